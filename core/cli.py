@@ -1,0 +1,308 @@
+"""The ``convlens`` command line: models, classify, layers, extract (and train).
+
+Heavy modules (TensorFlow) are imported inside each subcommand so ``--help`` and usage
+errors answer at once. Exit status: 0 all inputs succeeded, 1 some failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.errors import ConvLensError
+from core.zoo import BUILTIN_NAME
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments: reported on one line, exit status 2."""
+
+
+def _model_options(parser: argparse.ArgumentParser, weights: bool = True) -> None:
+    parser.add_argument(
+        "--model",
+        "-m",
+        default=BUILTIN_NAME,
+        help=f"zoo name (case-insensitive) or a .keras/.h5 file (default: {BUILTIN_NAME})",
+    )
+    if weights:
+        parser.add_argument(
+            "--weights", default="imagenet", help="imagenet (default), none, or a weights file"
+        )
+    parser.add_argument(
+        "--preprocess",
+        choices=["none", "tf", "caffe", "torch", "lite"],
+        help="input preprocessing for a model file whose preprocessing is unknown (remembered)",
+    )
+    parser.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="allow loading a model file that contains code (Lambda layers)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convlens",
+        description="Look inside image-classification CNNs. "
+        "With no arguments, opens the ConvLens window.",
+    )
+    parser.add_argument("--version", action="version", version="convlens 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list the models and whether their weights are cached")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+
+    classify = sub.add_parser("classify", help="top-k labels for images and folders")
+    _model_options(classify)
+    classify.add_argument(
+        "--top", "-k", type=int, default=5, help="how many labels per image (default 5)"
+    )
+    classify.add_argument(
+        "--json", action="store_true", help="print a JSON list, one object per image"
+    )
+    classify.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image files or folders (recursive)"
+    )
+
+    layers = sub.add_parser("layers", help="the layer tree of a model")
+    _model_options(layers)
+    layers.add_argument("--json", action="store_true", help="machine-readable output")
+
+    extract = sub.add_parser(
+        "extract", help="export feature vectors; format from --out's extension"
+    )
+    _model_options(extract)
+    extract.add_argument("--layer", "-l", help="layer path (default: the penultimate layer)")
+    extract.add_argument(
+        "--pool",
+        choices=["avg", "max", "flatten", "none"],
+        help="how to reduce conv maps to vectors (default: avg for conv layers)",
+    )
+    extract.add_argument("--out", "-o", required=True, help="output file: .npz, .npy, .csv or .h5")
+    extract.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    extract.add_argument("--batch-size", type=int, default=16)
+    extract.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image files or folders (recursive)"
+    )
+
+    try:
+        from core.cli_train import add_train_parser
+    except ImportError:  # training arrives with its own module
+        add_train_parser = None
+    if add_train_parser:
+        add_train_parser(sub)
+    return parser
+
+
+def _load(args):
+    from core.models import load_model
+
+    if (
+        args.model
+        and Path(args.model).suffix.lower() in (".keras", ".h5", ".hdf5")
+        and not Path(args.model).is_file()
+    ):
+        raise UsageError(f"the model file {args.model} does not exist")
+    return load_model(
+        args.model,
+        weights=getattr(args, "weights", "imagenet"),
+        preprocess=args.preprocess,
+        trust=args.trust_model,
+        progress=_status_line,
+    )
+
+
+def _status_line(done: int, total: int, message: str) -> None:
+    if message and total == 0:
+        print(message, file=sys.stderr)
+
+
+def cmd_models(args) -> int:
+    from core.zoo import ZOO, weights_cached
+
+    rows = []
+    for spec in ZOO.values():
+        rows.append(
+            {
+                "name": spec.name,
+                "family": spec.family,
+                "input_size": list(spec.input_size),
+                "preprocess": spec.preprocess,
+                "builtin": spec.builtin,
+                "weights_cached": weights_cached(spec, True),
+                "download_mb": spec.download_mb,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    print(f"{'model':<18}{'input':>9}  {'preprocess':<10} weights")
+    for row in rows:
+        if row["builtin"]:
+            state = "built in (offline)"
+        elif row["weights_cached"]:
+            state = "cached"
+        else:
+            state = f"download {row['download_mb']} MB"
+        size = "×".join(map(str, row["input_size"]))
+        print(f"{row['name']:<18}{size:>9}  {row['preprocess']:<10} {state}")
+    return EXIT_OK
+
+
+def _progress_bar(total_hint: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="img", file=sys.stderr, desc=total_hint, disable=None)
+
+    def update(done: int, total: int, message: str) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_classify(args) -> int:
+    from core.images import find_images
+    from core.inference import Engine
+
+    if args.top < 1:
+        raise UsageError("--top must be at least 1")
+    _require_inputs(args.paths)
+    engine = Engine(_load(args))
+    if not engine.loaded.is_classifier:
+        raise UsageError(
+            f"{engine.loaded.name} has no classifier top; use 'convlens extract' for its features"
+        )
+    results, failed = [], 0
+    for result in engine.classify_paths(find_images(args.paths), top=args.top):
+        failed += result.error is not None
+        if args.json:
+            results.append(result.to_dict())
+        elif result.error is not None:
+            print(f"{result.path}: error: {result.error}", file=sys.stderr)
+        else:
+            labels = ", ".join(f"{p.label} {p.probability:.1%}" for p in result.predictions)
+            print(f"{result.path}: {labels}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _require_inputs(paths) -> None:
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing and len(missing) == len(paths):
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+
+
+def cmd_layers(args) -> int:
+    from core.layers import layer_tree
+
+    loaded = _load(args)
+    tree = layer_tree(loaded.model)
+    if args.json:
+        print(
+            json.dumps(
+                {"model": loaded.describe(), "layers": [node.to_dict() for node in tree]}, indent=2
+            )
+        )
+        return EXIT_OK
+
+    def show(nodes, depth):
+        for node in nodes:
+            shape = (
+                "×".join("?" if d is None else str(d) for d in node.output_shape)
+                if node.output_shape
+                else "?"
+            )
+            frozen = "" if node.trainable else "  (frozen)"
+            print(
+                f"{'  ' * depth}{node.name:<{40 - 2 * depth}} {node.class_name:<24} {shape:<16} {node.params:>10,}{frozen}"
+            )
+            show(node.children, depth + 1)
+
+    show(tree, 0)
+    return EXIT_OK
+
+
+def cmd_extract(args) -> int:
+    from core.export import export_format, write_features
+    from core.images import find_images
+    from core.inference import Engine
+
+    export_format(args.out)
+    if Path(args.out).exists() and not args.overwrite:
+        raise UsageError(f"{args.out} already exists; pass --overwrite to replace it")
+    _require_inputs(args.paths)
+    paths = find_images(args.paths)
+    if not paths:
+        raise UsageError("no images found in the given paths")
+    engine = Engine(_load(args))
+    layer = args.layer or engine.default_feature_layer()
+    try:
+        pooling = args.pool or engine.default_pooling(layer)
+    except KeyError as exc:
+        raise UsageError(str(exc).strip("'\"")) from exc
+    bar, update = _progress_bar("Extracting")
+    with bar:
+        features = engine.extract_features(
+            paths, layer, pooling, batch_size=args.batch_size, progress=update
+        )
+    for path, error in features.failed:
+        print(f"{path}: error: {error}", file=sys.stderr)
+    loaded = engine.loaded
+    metadata = {
+        "model": loaded.name,
+        "layer": layer,
+        "pooling": pooling,
+        "preprocessing": loaded.preprocess,
+        "input_size": list(loaded.input_size),
+        "resize": engine.resize_mode,
+        "weights": loaded.weights,
+    }
+    if len(features.paths):
+        write_features(
+            args.out, features.vectors, features.paths, metadata, overwrite=args.overwrite
+        )
+        print(
+            f"Wrote {len(features.paths)} vectors of {features.vectors.shape[1:]} to {args.out}",
+            file=sys.stderr,
+        )
+    return EXIT_SOME_FAILED if features.failed else EXIT_OK
+
+
+COMMANDS = {
+    "models": cmd_models,
+    "classify": cmd_classify,
+    "layers": cmd_layers,
+    "extract": cmd_extract,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"convlens {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConvLensError as exc:
+        print(f"convlens {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except KeyboardInterrupt:
+        print("convlens: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Writing feature vectors to .npz, .npy, .csv or .h5, atomically.
+
+The file is written under a temporary name in the destination folder and renamed into
+place only when complete, so an error or a cancel never leaves a partial file, and an
+existing file is replaced only when the caller asks for it. Light module: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import ExportError
+
+EXPORT_FORMATS = {
+    ".npz": "NumPy archive: vectors, paths and metadata",
+    ".npy": "NumPy array: vectors only",
+    ".csv": "CSV: path, then one column per dimension",
+    ".h5": "HDF5: vectors, paths and metadata attributes",
+}
+
+
+def export_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".hdf5":
+        suffix = ".h5"
+    if suffix not in EXPORT_FORMATS:
+        raise ExportError(
+            f"Cannot write {Path(path).name}: choose a file ending in {', '.join(EXPORT_FORMATS)}."
+        )
+    return suffix
+
+
+def write_features(
+    path: str | Path,
+    vectors: np.ndarray,
+    paths: Sequence[str | Path],
+    metadata: dict | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write vectors (one row per image) with their image paths and provenance metadata."""
+    path = Path(path)
+    suffix = export_format(path)
+    vectors = np.asarray(vectors)
+    if len(vectors) != len(paths):
+        raise ExportError(f"{len(vectors)} vectors but {len(paths)} image paths.")
+    if path.exists() and not overwrite:
+        raise ExportError(
+            f"{path} already exists. Choose another name or allow replacing it (--overwrite)."
+        )
+    if not path.parent.is_dir():
+        raise ExportError(f"The folder {path.parent} does not exist.")
+    metadata = {key: value for key, value in (metadata or {}).items() if value is not None}
+    names = [str(p) for p in paths]
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        _WRITERS[suffix](Path(partial), vectors, names, metadata)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+    return path
+
+
+def _write_npz(target: Path, vectors, names, metadata) -> None:
+    with open(target, "wb") as f:
+        np.savez(
+            f,
+            vectors=vectors,
+            paths=np.array(names, dtype=str),
+            metadata=np.array(json.dumps(metadata)),
+            **{
+                key: np.array(value)
+                for key, value in metadata.items()
+                if key not in ("vectors", "paths", "metadata")
+            },
+        )
+
+
+def _write_npy(target: Path, vectors, names, metadata) -> None:
+    with open(target, "wb") as f:
+        np.save(f, vectors)
+
+
+def _write_csv(target: Path, vectors, names, metadata) -> None:
+    flat = vectors.reshape(len(vectors), -1)
+    with open(target, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path"] + [f"f{i}" for i in range(flat.shape[1] if flat.ndim == 2 else 0)])
+        for name, row in zip(names, flat, strict=True):
+            writer.writerow([name] + [f"{value:.7g}" for value in row])
+
+
+def _write_h5(target: Path, vectors, names, metadata) -> None:
+    import h5py
+
+    with h5py.File(target, "w") as f:
+        f.create_dataset("vectors", data=vectors)
+        f.create_dataset("paths", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+        for key, value in metadata.items():
+            f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+
+
+_WRITERS = {".npz": _write_npz, ".npy": _write_npy, ".csv": _write_csv, ".h5": _write_h5}
+
+
+def read_features(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
+    """Read back what write_features wrote: (vectors, paths, metadata); .npy has no paths."""
+    path = Path(path)
+    suffix = export_format(path)
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            return (
+                data["vectors"],
+                [str(p) for p in data["paths"]],
+                json.loads(str(data["metadata"])),
+            )
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False), [], {}
+    if suffix == ".csv":
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))[1:]
+        return (
+            np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float32),
+            [row[0] for row in rows],
+            {},
+        )
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        paths = [p.decode() if isinstance(p, bytes) else str(p) for p in f["paths"][()]]
+        return f["vectors"][()], paths, dict(f.attrs)

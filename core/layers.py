@@ -1,0 +1,120 @@
+"""The layer tree of a Keras model, nested models included, and symbolic access to any layer.
+
+A transfer-learning model usually holds its pretrained base as a single nested layer. An
+inner layer's ``.output`` lives in the base's own graph, so asking the outer model for it
+raises "Graph disconnected". ``symbolic_output`` re-calls the base, cut at the inner layer,
+on the tensor the outer model feeds the base, which puts the inner output in the outer graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PATH_SEPARATOR = "/"
+
+
+@dataclass
+class LayerNode:
+    name: str
+    path: str  # names from the outermost model down, joined by "/"
+    class_name: str
+    output_shape: tuple | None  # without the batch dimension
+    params: int
+    trainable: bool
+    children: list[LayerNode] = field(default_factory=list)
+
+    @property
+    def is_model(self) -> bool:
+        return bool(self.children)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "class_name": self.class_name,
+            "output_shape": list(self.output_shape) if self.output_shape is not None else None,
+            "params": self.params,
+            "trainable": self.trainable,
+            "children": [child.to_dict() for child in self.children],
+        }
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def is_nested_model(layer) -> bool:
+    return (
+        hasattr(layer, "layers")
+        and hasattr(layer, "inputs")
+        and bool(getattr(layer, "layers", None))
+    )
+
+
+def _graph_node(layer):
+    """The node where this layer was called in its parent's graph (the last call)."""
+    nodes = getattr(layer, "_inbound_nodes", [])
+    return nodes[-1] if nodes else None
+
+
+def _output_shape(layer) -> tuple | None:
+    try:
+        node = _graph_node(layer)
+        tensors = node.output_tensors if node is not None else [layer.output]
+        return tuple(tensors[0].shape[1:])
+    except (AttributeError, ValueError, IndexError, TypeError):
+        return None
+
+
+def layer_tree(model, prefix: str = "") -> list[LayerNode]:
+    """One node per layer of model, in graph order; nested models carry their layers as children."""
+    nodes = []
+    for layer in model.layers:
+        path = f"{prefix}{layer.name}"
+        children = layer_tree(layer, path + PATH_SEPARATOR) if is_nested_model(layer) else []
+        nodes.append(
+            LayerNode(
+                name=layer.name,
+                path=path,
+                class_name=type(layer).__name__,
+                output_shape=_output_shape(layer),
+                params=int(layer.count_params()) if layer.built else 0,
+                trainable=bool(layer.trainable),
+                children=children,
+            )
+        )
+    return nodes
+
+
+def find_layer(model, path: str):
+    """The layer at a "/"-joined path; KeyError naming the path when it does not exist."""
+    layer = model
+    for part in path.split(PATH_SEPARATOR):
+        try:
+            layer = layer.get_layer(part)
+        except (ValueError, AttributeError) as exc:
+            raise KeyError(f"The model has no layer {path!r}.") from exc
+    return layer
+
+
+def symbolic_output(model, path: str):
+    """The symbolic output of the layer at path, as a tensor of model's own graph."""
+    import keras
+
+    head, _, rest = path.partition(PATH_SEPARATOR)
+    try:
+        layer = model.get_layer(head)
+    except ValueError as exc:
+        raise KeyError(f"The model has no layer {path!r}.") from exc
+    node = _graph_node(layer)
+    if not rest:
+        if is_nested_model(layer) and node is not None:
+            return node.output_tensors[0]
+        return layer.output
+    if not is_nested_model(layer):
+        raise KeyError(f"The model has no layer {path!r}: {head!r} is not a nested model.")
+    inner = symbolic_output(layer, rest)
+    cut = keras.Model(layer.inputs, inner, name=f"{layer.name}_to_{rest.replace('/', '_')}")
+    fed = node.input_tensors if node is not None else layer.inputs
+    return cut(fed[0] if len(fed) == 1 else fed)

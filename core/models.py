@@ -1,0 +1,296 @@
+"""Loading models: the built-in model, the Keras ImageNet zoo, and the user's own files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+
+from core import builtin_model, model_metadata
+from core.errors import ModelLoadError, UnsafeModelError
+from core.labels import generic_names, imagenet_ids, imagenet_names
+from core.layers import is_nested_model
+from core.preprocessing import PREPROCESS_MODES
+from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+from core.weights import keras_weights_resolver
+from core.zoo import BUILTIN_NAME, ModelSpec, get_spec
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+DEFAULT_INPUT_SIZE = (224, 224)
+
+# Model names Keras applications give their graphs, for recognising a zoo base inside a
+# user's model (usually nested as one layer) and so its preprocessing.
+_ARCHITECTURE_PREPROCESS = [
+    (r"^vgg1[69]", "caffe"),
+    (r"^resnet\d+v2", "tf"),
+    (r"^resnet\d+$", "caffe"),
+    (r"^inception_v3", "tf"),
+    (r"^inception_resnet", "tf"),
+    (r"^xception", "tf"),
+    (r"^mobilenet_", "tf"),
+    (r"^mobilenetv2_", "tf"),
+    (r"^mobilenetv3", "none"),
+    (r"^densenet", "torch"),
+    (r"^efficientnet_lite", "lite"),
+    (r"^efficientnet", "none"),
+    (r"^convnext", "none"),
+]
+_IN_MODEL_PREPROCESSING = ("Rescaling", "Normalization")
+
+
+class PreprocessingUnknownError(ModelLoadError):
+    """A user model whose preprocessing cannot be inferred and was not given."""
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, with everything needed to feed it and read its output."""
+
+    model: keras.Model
+    name: str
+    source: str  # "builtin", "zoo" or "file"
+    input_size: tuple[int, int]  # (height, width)
+    preprocess: str
+    class_names: list[str]
+    class_ids: list[str] | None = None
+    path: Path | None = None
+    weights: str = "imagenet"  # "imagenet", "random" or a weights file path
+    include_top: bool = True
+    notes: list[str] = field(default_factory=list)  # what was inferred, for the user
+
+    @property
+    def is_classifier(self) -> bool:
+        shape = self.model.output_shape
+        return isinstance(shape, tuple) and len(shape) == 2 and shape[-1] == len(self.class_names)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "path": str(self.path) if self.path else None,
+            "input_size": list(self.input_size),
+            "preprocess": self.preprocess,
+            "weights": self.weights,
+            "classes": len(self.class_names),
+        }
+
+
+def is_model_file(name_or_path: str | Path) -> bool:
+    path = Path(name_or_path)
+    return path.suffix.lower() in MODEL_SUFFIXES or path.is_file()
+
+
+def load_model(
+    name_or_path: str | Path,
+    *,
+    include_top: bool = True,
+    weights: str | None = "imagenet",
+    input_shape: tuple[int, int, int] | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    preprocess: str | None = None,
+    trust: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> LoadedModel:
+    """Load a zoo model by name (case-insensitive), the built-in model, or a model file."""
+    name = str(name_or_path)
+    spec = get_spec(name)
+    if spec is None:
+        if is_model_file(name):
+            return load_model_file(name, preprocess=preprocess, trust=trust)
+        known = ", ".join(s.name for s in _all_specs())
+        raise ModelLoadError(
+            f"Unknown model {name!r}. Use a model file (.keras/.h5) or one of: {known}."
+        )
+    return load_zoo_model(
+        spec,
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def _all_specs() -> list[ModelSpec]:
+    from core.zoo import ZOO
+
+    return list(ZOO.values())
+
+
+def _weights_kind(weights: str | None) -> str:
+    if weights in (None, "none", "random"):
+        return "random"
+    if weights == "imagenet":
+        return "imagenet"
+    if not Path(weights).is_file():
+        raise ModelLoadError(f"The weights file {weights} does not exist.")
+    return str(weights)
+
+
+def load_zoo_model(
+    spec: ModelSpec,
+    *,
+    include_top: bool = True,
+    weights: str | None = "imagenet",
+    input_shape: tuple[int, int, int] | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> LoadedModel:
+    """Build a zoo architecture with the options of the classic Keras recipe."""
+    kind = _weights_kind(weights)
+    if kind == "imagenet" and include_top and classes != 1000:
+        raise ModelLoadError(
+            "ImageNet weights with the top need classes=1000; use include_top=False for a new head."
+        )
+    if (
+        include_top
+        and input_shape is not None
+        and kind == "imagenet"
+        and tuple(input_shape[:2]) != spec.input_size
+    ):
+        raise ModelLoadError(
+            f"{spec.name} with its ImageNet top needs input {spec.input_size[0]}×{spec.input_size[1]}; "
+            "drop the top (include_top=False) to use another input size."
+        )
+    progress(0, 0, f"Building {spec.name}…")
+    try:
+        if spec.builtin and kind == "imagenet":
+            model = builtin_model.load_builtin(
+                include_top=include_top, input_shape=input_shape, pooling=pooling, progress=progress
+            )
+        elif spec.builtin:
+            model = builtin_model.build_efficientnet_lite0(
+                include_top=include_top, input_shape=input_shape, pooling=pooling, classes=classes
+            )
+        else:
+            constructor = getattr(keras.applications, spec.keras_name)
+            with keras_weights_resolver(progress, cancel):
+                model = constructor(
+                    include_top=include_top,
+                    weights="imagenet" if kind == "imagenet" else None,
+                    input_shape=input_shape,
+                    pooling=pooling,
+                    classes=classes,
+                )
+        if kind not in ("imagenet", "random"):
+            model.load_weights(kind)
+    except ModelLoadError:
+        raise
+    except ValueError as exc:
+        raise ModelLoadError(f"Cannot build {spec.name} with these options: {exc}") from exc
+    cancel.raise_if_cancelled()
+    imagenet_top = include_top and classes == 1000
+    size = tuple(input_shape[:2]) if input_shape else spec.input_size
+    return LoadedModel(
+        model=model,
+        name=spec.name,
+        source="builtin" if spec.builtin else "zoo",
+        input_size=(int(size[0]), int(size[1])),
+        preprocess=spec.preprocess,
+        class_names=imagenet_names()
+        if imagenet_top
+        else generic_names(classes if include_top else 0),
+        class_ids=imagenet_ids() if imagenet_top else None,
+        weights=kind,
+        include_top=include_top,
+    )
+
+
+def load_builtin_default(progress: ProgressCallback = no_progress) -> LoadedModel:
+    return load_model(BUILTIN_NAME, progress=progress)
+
+
+def infer_preprocess(model) -> tuple[str | None, str]:
+    """Preprocessing for a model with a recognisable zoo base, and why; (None, reason) if unknown."""
+    for layer in model.layers[:4]:
+        if type(layer).__name__ in _IN_MODEL_PREPROCESSING:
+            return "none", f"the model scales its input itself ({layer.name})"
+    candidates = [model] + [layer for layer in model.layers if is_nested_model(layer)]
+    for candidate in candidates:
+        for pattern, mode in _ARCHITECTURE_PREPROCESS:
+            if re.match(pattern, candidate.name, re.IGNORECASE):
+                return mode, f"its base {candidate.name!r} is a Keras ImageNet architecture"
+    return None, "no known base architecture and no rescaling layer"
+
+
+def _read_model_file(path: Path, trust: bool):
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=not trust)
+    except ValueError as exc:
+        message = str(exc)
+        if "safe_mode" in message or "Lambda" in message or "lambda" in message:
+            raise UnsafeModelError(
+                f"{path.name} contains code (a Lambda layer) that would run when loaded. Load it "
+                "only if you trust where it came from: pass --trust-model on the command line or "
+                "confirm in the window."
+            ) from exc
+        raise ModelLoadError(
+            f"{path.name} is not a model Keras can read: {message.splitlines()[0]}"
+        ) from exc
+    except (OSError, TypeError, KeyError, AttributeError, ImportError) as exc:
+        raise ModelLoadError(
+            f"{path.name} could not be read as a Keras model ({type(exc).__name__}: {exc}). "
+            "ConvLens reads .keras files and Keras HDF5 (.h5) models."
+        ) from exc
+
+
+def load_model_file(
+    path: str | Path, *, preprocess: str | None = None, trust: bool = False
+) -> LoadedModel:
+    """Load a user's .keras/.h5 model, with class names and preprocessing from its metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"The model file {path} does not exist.")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelLoadError(f"{path.name}: ConvLens reads .keras and .h5 model files.")
+    model = _read_model_file(path, trust)
+    metadata = model_metadata.read_metadata(path)
+    notes = []
+    mode = preprocess or metadata.get("preprocess") or model_metadata.remembered_preprocess(path)
+    if mode is None:
+        mode, reason = infer_preprocess(model)
+        if mode is None:
+            raise PreprocessingUnknownError(
+                f"ConvLens cannot tell how {path.name} expects its input ({reason}). Choose its "
+                f"preprocessing: {', '.join(PREPROCESS_MODES)} (--preprocess on the command line)."
+            )
+        notes.append(f"Preprocessing {mode!r} inferred: {reason}.")
+    if mode not in PREPROCESS_MODES:
+        raise ModelLoadError(
+            f"Unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESS_MODES)}."
+        )
+    if preprocess:
+        model_metadata.remember_preprocess(path, preprocess)
+    shape = model.input_shape
+    if isinstance(shape, list):
+        shape = shape[0]
+    height, width = shape[1] or DEFAULT_INPUT_SIZE[0], shape[2] or DEFAULT_INPUT_SIZE[1]
+    outputs = model.output_shape[-1] if isinstance(model.output_shape, tuple) else 0
+    names = metadata.get("class_names")
+    if names and outputs and len(names) != outputs:
+        notes.append(f"Ignored {len(names)} stored class names: the model has {outputs} outputs.")
+        names = None
+    if not names and outputs == 1000 and len(model.output_shape) == 2:
+        names, ids = imagenet_names(), imagenet_ids()
+    else:
+        ids = None
+    return LoadedModel(
+        model=model,
+        name=path.name,
+        source="file",
+        path=path,
+        input_size=(int(height), int(width)),
+        preprocess=mode,
+        class_names=names or generic_names(outputs or 0),
+        class_ids=ids,
+        weights=str(path),
+        notes=notes,
+    )
