@@ -24,7 +24,9 @@ PREPROCESS_MODES: dict[str, str] = {
 def preprocess(batch: np.ndarray, mode: str) -> np.ndarray:
     """Turn a uint8 (N, H, W, 3) RGB batch into the float32 input a model expects."""
     if mode not in PREPROCESS_MODES:
-        raise ValueError(f"Unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESS_MODES)}.")
+        raise ValueError(
+            f"Unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESS_MODES)}."
+        )
     x = np.asarray(batch, dtype=np.float32)
     if mode == "none":
         return x
