@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
-import tempfile
+import secrets
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +25,25 @@ _CHUNK = 1 << 20
 DOWNLOAD_TIMEOUT_S = 30
 
 
+class IncompleteDownloadError(OSError):
+    """The server closed the connection before sending the whole file, or sent a bad file."""
+
+
+def _partial_file(destination: Path):
+    """A new, uniquely named file beside destination, opened for writing.
+
+    Unlike mkstemp's owner-only mode, open(..., "xb") gives the file the user's usual
+    permissions, which it keeps when renamed into place.
+    """
+    for _attempt in range(100):
+        partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
+        try:
+            return partial, open(partial, "xb")  # the caller closes it
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file beside {destination}")
+
+
 def download(
     url: str,
     destination: Path,
@@ -33,30 +53,52 @@ def download(
 ) -> Path:
     """Download url to destination atomically: a partial file never appears under its name."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
+    partial, out = _partial_file(destination)
     try:
         with (
-            os.fdopen(fd, "wb") as out,
+            out,
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
         ):
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
+            # Keras gives md5 for most files and sha256 for newer ones; tell them by length.
             hasher = hashlib.sha256() if file_hash and len(file_hash) == 64 else hashlib.md5()
-            while chunk := response.read(_CHUNK):
+            progress(0, total, f"Downloading {destination.name}")
+            while True:
                 cancel.raise_if_cancelled()
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
                 out.write(chunk)
                 hasher.update(chunk)
                 done += len(chunk)
                 progress(done, total, f"Downloading {destination.name}")
+        # http.client returns b"" (no exception) when the server hangs up early, and many
+        # Keras weights (MobileNet, MobileNetV2) come without a checksum: check the length.
+        if total and done != total:
+            raise IncompleteDownloadError(
+                f"the connection closed after {done:,} of {total:,} bytes of {destination.name}"
+            )
         if file_hash and hasher.hexdigest() != file_hash:
-            raise OSError(f"the download of {destination.name} is corrupt (checksum mismatch)")
+            raise IncompleteDownloadError(
+                f"the download of {destination.name} is corrupt (checksum mismatch)"
+            )
         os.replace(partial, destination)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
     return destination
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for the user: what went wrong with the download."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the server answered {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"no network: {exc.reason}"
+    if isinstance(exc, http.client.HTTPException):
+        return f"the download broke off ({type(exc).__name__})"
+    return str(exc) or type(exc).__name__
 
 
 def resolve_weights_file(
@@ -75,22 +117,24 @@ def resolve_weights_file(
         return download(url, cached, progress, cancel, file_hash)
     except Cancelled:
         raise
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-        raise WeightsUnavailableError(
-            filename,
-            url,
-            folder,
-            f"no network: {reason}" if isinstance(exc, urllib.error.URLError) else str(reason),
-        ) from exc
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
+        raise WeightsUnavailableError(filename, url, folder, _reason(exc)) from exc
 
 
 @contextlib.contextmanager
 def keras_weights_resolver(
-    progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    resolved: list[Path] | None = None,
 ):
-    """While active, Keras applications get their weights through resolve_weights_file."""
+    """While active, Keras applications get their weights through resolve_weights_file.
+
+    Yields a list of the weights files handed to Keras (also appended to `resolved`),
+    so an error while reading one can name it.
+    """
     from keras.src.utils import file_utils
+
+    found = resolved if resolved is not None else []
 
     original = file_utils.get_file
 
@@ -103,10 +147,12 @@ def keras_weights_resolver(
                 cache_subdir=cache_subdir,
                 **_ignored,
             )
-        return str(resolve_weights_file(fname, origin, progress, cancel, file_hash))
+        path = resolve_weights_file(fname, origin, progress, cancel, file_hash)
+        found.append(path)
+        return str(path)
 
     file_utils.get_file = get_file
     try:
-        yield
+        yield found
     finally:
         file_utils.get_file = original
