@@ -1,0 +1,246 @@
+"""``convlens train``: transfer learning from the command line.
+
+Options are checked (and --out is checked for being writable) before TensorFlow is
+imported, so mistakes answer at once with exit status 2. Progress goes to stderr as tqdm
+bars, one per phase; the final metrics go to stderr, or to stdout as JSON with --json.
+Exit status: 0 trained and saved, 1 trained and saved but some images were unreadable
+and skipped (or a ConvLens error stopped the run), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
+from core.train_config import AUGMENTATIONS, HEADS, TrainConfig, TrainConfigError
+from core.zoo import BUILTIN_NAME
+
+
+def add_train_parser(subparsers) -> argparse.ArgumentParser:
+    train = subparsers.add_parser(
+        "train",
+        help="train a new classifier on labelled folders (transfer learning)",
+        description="Train a classifier on DATA_DIR, a folder with one subfolder of images "
+        "per class, on top of a pretrained network.",
+    )
+    train.add_argument("data_dir", metavar="DATA_DIR", help="folder with one subfolder per class")
+    train.add_argument(
+        "--model",
+        "-m",
+        default=BUILTIN_NAME,
+        help=f"base: a zoo name or a .keras/.h5 file (default: {BUILTIN_NAME})",
+    )
+    train.add_argument(
+        "--weights", default="imagenet", help="base weights: imagenet (default), none, or a file"
+    )
+    train.add_argument("--input-size", type=int, help="square input side (default: the base's)")
+    train.add_argument("--cut-at", metavar="LAYER", help="model files: the layer feeding the head")
+    train.add_argument("--head", choices=list(HEADS), default="avg", help="pooling (default avg)")
+    train.add_argument("--dense", type=int, default=0, metavar="UNITS", help="hidden Dense layer")
+    train.add_argument("--dropout", type=float, default=0.2, help="before the classifier (0.2)")
+    train.add_argument(
+        "--freeze", default="all", help="all (default), none, or up-to:LAYER (that layer included)"
+    )
+    train.add_argument(
+        "--fine-tune-top",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then unfreeze the top N base layers and continue at lr/10",
+    )
+    train.add_argument(
+        "--fine-tune-epochs", type=int, help="epochs of that stage (default --epochs)"
+    )
+    train.add_argument("--epochs", type=int, default=10, help="default 10")
+    train.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    train.add_argument("--batch-size", type=int, default=32, help="default 32")
+    val = train.add_mutually_exclusive_group()
+    val.add_argument("--val-split", type=float, default=0.2, help="validation share (default 0.2)")
+    val.add_argument("--val-dir", help="a separate validation folder with the same classes")
+    train.add_argument(
+        "--augment",
+        nargs="?",
+        const=",".join(AUGMENTATIONS),
+        default="",
+        metavar="LIST",
+        help=f"random {', '.join(AUGMENTATIONS)} in training (or a comma-separated choice)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--patience", type=int, default=3, help="early stopping after N epochs (0: off)"
+    )
+    train.add_argument("--out", "-o", required=True, metavar="MODEL.keras", help="model to write")
+    train.add_argument("--tflite", metavar="FILE", help="also export TensorFlow Lite (.tflite)")
+    train.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    train.add_argument("--json", action="store_true", help="print the metrics as JSON on stdout")
+    train.set_defaults(handler=cmd_train)
+    return train
+
+
+def config_from_args(args) -> TrainConfig:
+    """A checked TrainConfig from parsed arguments; UsageError for anything wrong."""
+    if not Path(args.data_dir).is_dir():
+        raise UsageError(f"{args.data_dir} is not a folder")
+    if args.val_dir and not Path(args.val_dir).is_dir():
+        raise UsageError(f"{args.val_dir} is not a folder")
+    _check_output(args.out, ".keras", args.overwrite)
+    if args.tflite:
+        _check_output(args.tflite, ".tflite", args.overwrite)
+    augment = tuple(name.strip() for name in args.augment.split(",") if name.strip())
+    try:
+        return TrainConfig(
+            data_dir=args.data_dir,
+            model=args.model,
+            weights=args.weights,
+            input_size=args.input_size,
+            cut_layer=args.cut_at,
+            head=args.head,
+            dense_units=args.dense,
+            dropout=args.dropout,
+            freeze=args.freeze,
+            fine_tune_top=args.fine_tune_top,
+            fine_tune_epochs=args.fine_tune_epochs,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            val_split=args.val_split,
+            val_dir=args.val_dir,
+            augment=augment,
+            seed=args.seed,
+            patience=args.patience,
+        ).validated()
+    except TrainConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _check_output(path: str, suffix: str, overwrite: bool) -> None:
+    target = Path(path)
+    if target.suffix.lower() != suffix:
+        raise UsageError(f"{path}: the file name must end in {suffix}")
+    if not target.parent.is_dir():
+        raise UsageError(f"the folder {target.parent} does not exist")
+    if target.exists() and not overwrite:
+        raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+
+
+class _Bars:
+    """One tqdm bar per phase on stderr ("Checking images", "Computing features", epochs)."""
+
+    def __init__(self):
+        self.bar = None
+        self.label = None
+
+    def _switch(self, label: str, total: int, unit: str):
+        from tqdm import tqdm
+
+        if self.label != label:
+            self.close()
+            self.bar = tqdm(
+                total=total or None, desc=label, unit=unit, file=sys.stderr, leave=False
+            )
+            self.label = label
+        elif total and self.bar.total != total:
+            self.bar.total = total
+        return self.bar
+
+    def progress(self, done: int, total: int, message: str) -> None:
+        if total == 0:
+            self.close()
+            print(message, file=sys.stderr)
+            return
+        bar = self._switch(message.rstrip("…."), total, "img")
+        bar.n = done
+        bar.refresh()
+
+    def batch(self, log) -> None:
+        bar = self._switch(f"Epoch {log.epoch}/{log.epochs}", log.batches, "batch")
+        bar.n = log.batch
+        bar.set_postfix(loss=f"{log.loss:.3f}", refresh=False)
+        bar.refresh()
+
+    def epoch(self, log) -> None:
+        self.close()
+        val = ""
+        if log.val_loss is not None:
+            val = f"  val_loss {log.val_loss:.4f}  val_accuracy {log.val_accuracy:.3f}"
+        stage = "  (fine-tuning)" if log.stage == 2 else ""
+        print(
+            f"Epoch {log.epoch}/{log.epochs}  loss {log.loss:.4f}  accuracy {log.accuracy:.3f}"
+            f"{val}  {log.seconds:.1f}s{stage}",
+            file=sys.stderr,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = self.label = None
+
+
+def cmd_train(args) -> int:
+    config = config_from_args(args)
+    from core.datasets import scan_dataset
+    from core.training import save_model, train
+
+    bars = _Bars()
+    try:
+        dataset = scan_dataset(config.data_dir, verify=True, progress=bars.progress)
+        for warning in dataset.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for path, reason in dataset.unreadable:
+            print(f"{path}: error: {reason}", file=sys.stderr)
+        result = train(
+            config,
+            progress=bars.progress,
+            on_epoch=bars.epoch,
+            on_batch=bars.batch,
+            dataset=dataset,
+        )
+    finally:
+        bars.close()
+    saved = save_model(result, args.out)
+    summary = {"model": str(saved), **result.metrics}
+    if args.tflite:
+        from core.tflite_export import export_tflite
+
+        summary["tflite"] = str(export_tflite(result.loaded.model, args.tflite, result.class_names))
+    summary["dataset"] = dataset.to_dict()
+    summary["history"] = [log.to_dict() for log in result.history]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(result, summary)
+    return EXIT_SOME_FAILED if dataset.unreadable else EXIT_OK
+
+
+def _print_summary(result, summary: dict) -> None:
+    evaluation = result.evaluation
+    out = sys.stderr
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    print(
+        f"Validation accuracy {evaluation.accuracy:.1%} on {evaluation.count} images "
+        f"(best epoch {result.best_epoch}){'; cancelled' if result.cancelled else ''}",
+        file=out,
+    )
+    width = max(len(name) for name in evaluation.class_names)
+    print(f"{'class':<{width}}  precision  recall", file=out)
+    for name, p, r in zip(
+        evaluation.class_names, evaluation.precision, evaluation.recall, strict=True
+    ):
+        print(f"{name:<{width}}  {_percent(p):>9}  {_percent(r):>6}", file=out)
+    for wrong in evaluation.misclassified[:10]:
+        print(
+            f"misclassified: {wrong.path} ({wrong.true_label} taken for "
+            f"{wrong.predicted_label}, {wrong.probability:.0%})",
+            file=out,
+        )
+    print(f"Saved {summary['model']}", file=out)
+    if "tflite" in summary:
+        print(f"Exported {summary['tflite']}", file=out)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
