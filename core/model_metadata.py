@@ -23,9 +23,8 @@ def write_metadata(model_path: str | Path, metadata: dict) -> None:
     """Store metadata inside a saved .keras or .h5 model file."""
     path = Path(model_path)
     text = json.dumps(metadata)
-    if path.suffix == ".keras":
-        with zipfile.ZipFile(path, "a") as archive:
-            archive.writestr(MEMBER, text)
+    if path.suffix.lower() == ".keras":
+        _write_zip_member(path, MEMBER, text)
     else:
         import h5py
 
@@ -33,27 +32,54 @@ def write_metadata(model_path: str | Path, metadata: dict) -> None:
             f.attrs[H5_ATTRIBUTE] = text
 
 
+def _write_zip_member(path: Path, member: str, text: str) -> None:
+    """Add or replace one member of a zip archive, atomically."""
+    with zipfile.ZipFile(path) as archive:
+        present = member in archive.namelist()
+    if not present:  # appending leaves the existing members untouched
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(member, text)
+        return
+    # Appending again would store a duplicate name; copy the archive without the old one.
+    partial = path.with_name(f".{path.name}.metadata.part")
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(partial, "w") as target:
+            for info in source.infolist():
+                if info.filename != member:
+                    target.writestr(info, source.read(info))
+            target.writestr(member, text)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def read_metadata(model_path: str | Path) -> dict:
     """Metadata stored in the file, else in a sidecar; {} when there is none."""
     path = Path(model_path)
+    suffix = path.suffix.lower()
     found: dict = {}
     try:
-        if path.suffix == ".keras" and zipfile.is_zipfile(path):
+        if suffix == ".keras" and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 if MEMBER in archive.namelist():
                     found = json.loads(archive.read(MEMBER))
-        elif path.suffix in (".h5", ".hdf5"):
+        elif suffix in (".h5", ".hdf5"):
             import h5py
 
             with h5py.File(path, "r") as f:
                 raw = f.attrs.get(H5_ATTRIBUTE)
                 if raw is not None:
                     found = json.loads(raw if isinstance(raw, str) else raw.decode())
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         found = {}
     sidecar = path.with_suffix(path.suffix + ".json")
     if not found and sidecar.is_file():
-        found = json.loads(sidecar.read_text(encoding="utf-8"))
+        try:
+            found = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = {}  # a damaged sidecar should not stop the model from loading
+    if not isinstance(found, dict):
+        found = {}
     if "class_names" not in found:
         names = read_labels_file(path)
         if names:
@@ -69,7 +95,11 @@ def read_labels_file(model_path: Path) -> list[str] | None:
         model_path.with_name("labels.txt"),
     ):
         if candidate.is_file():
-            lines = [line.strip() for line in candidate.read_text(encoding="utf-8").splitlines()]
+            try:
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, ValueError):
+                continue
+            lines = [line.strip() for line in text.splitlines()]
             return [line for line in lines if line]
     return None
 

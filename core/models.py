@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,14 @@ _IN_MODEL_PREPROCESSING = ("Rescaling", "Normalization")
 
 class PreprocessingUnknownError(ModelLoadError):
     """A user model whose preprocessing cannot be inferred and was not given."""
+
+
+class UnknownModelError(ModelLoadError):
+    """A model name that is neither in the zoo nor a model file."""
+
+
+class MissingFileError(ModelLoadError):
+    """A model or weights file the user named does not exist."""
 
 
 @dataclass
@@ -102,7 +111,7 @@ def load_model(
         if is_model_file(name):
             return load_model_file(name, preprocess=preprocess, trust=trust)
         known = ", ".join(s.name for s in _all_specs())
-        raise ModelLoadError(
+        raise UnknownModelError(
             f"Unknown model {name!r}. Use a model file (.keras/.h5) or one of: {known}."
         )
     return load_zoo_model(
@@ -129,8 +138,13 @@ def _weights_kind(weights: str | None) -> str:
     if weights == "imagenet":
         return "imagenet"
     if not Path(weights).is_file():
-        raise ModelLoadError(f"The weights file {weights} does not exist.")
+        raise MissingFileError(
+            f"The weights file {weights} does not exist. Use imagenet, none, or a weights file."
+        )
     return str(weights)
+
+
+_POOLINGS = {None: None, "none": None, "avg": "avg", "max": "max"}
 
 
 def load_zoo_model(
@@ -146,6 +160,9 @@ def load_zoo_model(
 ) -> LoadedModel:
     """Build a zoo architecture with the options of the classic Keras recipe."""
     kind = _weights_kind(weights)
+    if pooling not in _POOLINGS:  # Keras would silently ignore an unknown value
+        raise ModelLoadError(f"Unknown pooling {pooling!r}; choose none, avg or max.")
+    pooling = _POOLINGS[pooling]
     if kind == "imagenet" and include_top and classes != 1000:
         raise ModelLoadError(
             "ImageNet weights with the top need classes=1000; use include_top=False for a new head."
@@ -161,6 +178,7 @@ def load_zoo_model(
             "drop the top (include_top=False) to use another input size."
         )
     progress(0, 0, f"Building {spec.name}…")
+    resolved: list[Path] = []  # the ImageNet weights file Keras reads, for error messages
     try:
         if spec.builtin and kind == "imagenet":
             model = builtin_model.load_builtin(
@@ -172,7 +190,7 @@ def load_zoo_model(
             )
         else:
             constructor = getattr(keras.applications, spec.keras_name)
-            with keras_weights_resolver(progress, cancel):
+            with keras_weights_resolver(progress, cancel, resolved):
                 model = constructor(
                     include_top=include_top,
                     weights="imagenet" if kind == "imagenet" else None,
@@ -181,11 +199,19 @@ def load_zoo_model(
                     classes=classes,
                 )
         if kind not in ("imagenet", "random"):
-            model.load_weights(kind)
+            _load_weights_file(model, spec, kind)
     except ModelLoadError:
         raise
     except ValueError as exc:
         raise ModelLoadError(f"Cannot build {spec.name} with these options: {exc}") from exc
+    except OSError as exc:  # h5py cannot read a cached weights file
+        cached = resolved[-1] if resolved else None
+        raise ModelLoadError(
+            f"The weights file {cached} of {spec.name} cannot be read ({exc}); it may be "
+            "damaged or incomplete. Delete it so that it is downloaded again."
+            if cached
+            else f"Cannot build {spec.name}: {exc}"
+        ) from exc
     cancel.raise_if_cancelled()
     imagenet_top = include_top and classes == 1000
     size = tuple(input_shape[:2]) if input_shape else spec.input_size
@@ -202,6 +228,17 @@ def load_zoo_model(
         weights=kind,
         include_top=include_top,
     )
+
+
+def _load_weights_file(model, spec: ModelSpec, path: str) -> None:
+    """A user's weights file, used as is; a clear error when it does not fit the model."""
+    try:
+        model.load_weights(path)
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(
+            f"The weights file {Path(path).name} does not fit {spec.name} with these options "
+            f"(with or without top, input size, classes): {exc}"
+        ) from exc
 
 
 def load_builtin_default(progress: ProgressCallback = no_progress) -> LoadedModel:
@@ -221,11 +258,36 @@ def infer_preprocess(model) -> tuple[str | None, str]:
     return None, "no known base architecture and no rescaling layer"
 
 
+def _check_container(path: Path) -> None:
+    """A clear error for a file that is not even the container its suffix promises.
+
+    Keras' own messages for these are misleading (a damaged .keras file is "File not found").
+    """
+    import h5py
+
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelLoadError(
+            f"{path.name} is not a .keras model: it is not a zip archive (damaged, incomplete, "
+            "or another kind of file renamed)."
+        )
+    if path.suffix.lower() in (".h5", ".hdf5") and not h5py.is_hdf5(path):
+        raise ModelLoadError(
+            f"{path.name} is not an HDF5 model: the file is damaged, incomplete, or of "
+            "another kind."
+        )
+
+
 def _read_model_file(path: Path, trust: bool):
+    _check_container(path)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=not trust)
     except ValueError as exc:
         message = str(exc)
+        if "No model config found" in message:
+            raise ModelLoadError(
+                f"{path.name} holds only weights, not a model. Choose the architecture it "
+                "belongs to and pass this file as its weights (--model NAME --weights FILE)."
+            ) from exc
         if "safe_mode" in message or "Lambda" in message or "lambda" in message:
             raise UnsafeModelError(
                 f"{path.name} contains code (a Lambda layer) that would run when loaded. Load it "
@@ -242,16 +304,33 @@ def _read_model_file(path: Path, trust: bool):
         ) from exc
 
 
+def _image_input_size(model, path: Path) -> tuple[int, int]:
+    """(height, width) of the model's one RGB image input; 224×224 where it takes any size."""
+    inputs = model.inputs or []
+    if len(inputs) != 1:
+        raise ModelLoadError(
+            f"{path.name} takes {len(inputs)} inputs; ConvLens needs a model with one image input."
+        )
+    shape = tuple(inputs[0].shape)
+    if len(shape) != 4 or shape[-1] != 3:
+        raise ModelLoadError(
+            f"{path.name} expects input of shape {shape[1:]}; ConvLens feeds RGB images, "
+            "(height, width, 3)."
+        )
+    return shape[1] or DEFAULT_INPUT_SIZE[0], shape[2] or DEFAULT_INPUT_SIZE[1]
+
+
 def load_model_file(
     path: str | Path, *, preprocess: str | None = None, trust: bool = False
 ) -> LoadedModel:
     """Load a user's .keras/.h5 model, with class names and preprocessing from its metadata."""
     path = Path(path)
     if not path.is_file():
-        raise ModelLoadError(f"The model file {path} does not exist.")
+        raise MissingFileError(f"The model file {path} does not exist.")
     if path.suffix.lower() not in MODEL_SUFFIXES:
         raise ModelLoadError(f"{path.name}: ConvLens reads .keras and .h5 model files.")
     model = _read_model_file(path, trust)
+    height, width = _image_input_size(model, path)
     metadata = model_metadata.read_metadata(path)
     notes = []
     mode = preprocess or metadata.get("preprocess") or model_metadata.remembered_preprocess(path)
@@ -269,16 +348,14 @@ def load_model_file(
         )
     if preprocess:
         model_metadata.remember_preprocess(path, preprocess)
-    shape = model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
-    height, width = shape[1] or DEFAULT_INPUT_SIZE[0], shape[2] or DEFAULT_INPUT_SIZE[1]
-    outputs = model.output_shape[-1] if isinstance(model.output_shape, tuple) else 0
+    # Class names belong to a (batch, classes) output; a feature extractor has none.
+    shape = model.output_shape
+    outputs = (shape[-1] or 0) if isinstance(shape, tuple) and len(shape) == 2 else 0
     names = metadata.get("class_names")
-    if names and outputs and len(names) != outputs:
+    if names and len(names) != outputs:
         notes.append(f"Ignored {len(names)} stored class names: the model has {outputs} outputs.")
         names = None
-    if not names and outputs == 1000 and len(model.output_shape) == 2:
+    if not names and outputs == 1000:
         names, ids = imagenet_names(), imagenet_ids()
     else:
         ids = None
