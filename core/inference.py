@@ -27,6 +27,8 @@ from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_pro
 POOLINGS = ("avg", "max", "flatten", "none")
 DEFAULT_BATCH_SIZE = 16
 _SUBMODEL_CACHE_SIZE = 8
+# Layers that may follow a classifier without changing what it computed.
+_HEAD_WRAPPERS = frozenset({"Activation", "Softmax", "Flatten", "Reshape", "Dropout"})
 
 
 @dataclass
@@ -48,6 +50,12 @@ class FeatureSet:
     vectors: np.ndarray
     paths: list[Path]
     failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _reason(path, error: str | None) -> str | None:
+    """An image error without the file name in front: results carry the path already."""
+    prefix = f"{path}: "
+    return error[len(prefix) :] if error and error.startswith(prefix) else error
 
 
 def pool_features(maps: np.ndarray, pooling: str) -> np.ndarray:
@@ -150,7 +158,7 @@ class Engine:
             by_path = dict(zip([path for path, _ in good], labels, strict=True))
             for path, _image, error in batch:
                 cancel.raise_if_cancelled()
-                yield ImageResult(Path(path), by_path.get(path), error)
+                yield ImageResult(Path(path), by_path.get(path), _reason(path, error))
 
     # -- layers ---------------------------------------------------------------------------
 
@@ -163,12 +171,18 @@ class Engine:
             self._cut_models.move_to_end(layer_paths)
             return self._cut_models[layer_paths]
         outputs = [symbolic_output(self.model, path) for path in layer_paths]
-        cut = keras.Model(self.model.input, outputs)
+        # .inputs, not .input: a Sequential model only answers the former.
+        inputs = self.model.inputs
+        cut = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs)
         entry = (cut, self._compile(cut))
         self._cut_models[layer_paths] = entry
         if len(self._cut_models) > _SUBMODEL_CACHE_SIZE:
             self._cut_models.popitem(last=False)
         return entry
+
+    def submodel(self, layer_paths: Sequence[str]):
+        """The Keras model from the input to these layers (built once, then reused)."""
+        return self._cut_model(tuple(layer_paths))[0]
 
     def layer_outputs(self, batch: np.ndarray, layer_paths: Sequence[str]) -> dict[str, np.ndarray]:
         """Outputs of several layers for a preprocessed batch, in one forward pass."""
@@ -187,14 +201,23 @@ class Engine:
         return {path: out[0] for path, out in outputs.items()}
 
     def default_feature_layer(self) -> str:
-        """The penultimate representation: the input of a final Dense head, else the last layer."""
-        layers = self.model.layers
-        last = layers[-1]
-        if type(last).__name__ == "Dense" and len(layers) >= 2:
-            for candidate in reversed(layers[:-1]):
-                if type(candidate).__name__ != "Dropout":
-                    return candidate.name
-        return last.name
+        """The penultimate representation: what feeds the classifier, else the last layer.
+
+        The classifier is a final Dense layer, or (MobileNet, MobileNetV3) a 1×1 Conv2D
+        followed by Flatten/Reshape; softmax, reshape and dropout layers around it are skipped.
+        """
+        layers = [layer for layer in self.model.layers if type(layer).__name__ != "InputLayer"]
+        kinds = [type(layer).__name__ for layer in layers]
+        i = len(kinds) - 1
+        while i > 0 and kinds[i] in _HEAD_WRAPPERS:
+            i -= 1
+        flattened = any(kind in ("Flatten", "Reshape") for kind in kinds[i + 1 :])
+        if i > 0 and (kinds[i] == "Dense" or (kinds[i] == "Conv2D" and flattened)):
+            i -= 1
+            while i > 0 and kinds[i] == "Dropout":
+                i -= 1
+            return layers[i].name
+        return layers[-1].name
 
     def default_pooling(self, layer_path: str) -> str:
         shape = symbolic_output(self.model, layer_path).shape
@@ -223,7 +246,7 @@ class Engine:
         for batch in self._batches(find_images(paths), batch_size, progress, cancel):
             cancel.raise_if_cancelled()
             good = [(path, image) for path, image, error in batch if error is None]
-            failed += [(Path(path), error) for path, _image, error in batch if error is not None]
+            failed += [(Path(path), _reason(path, error)) for path, _image, error in batch if error]
             if good:
                 vectors.append(
                     self.features([image for _, image in good], layer, pooling, prepared=True)

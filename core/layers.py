@@ -52,15 +52,27 @@ def is_nested_model(layer) -> bool:
     )
 
 
-def _graph_node(layer):
-    """The node where this layer was called in its parent's graph (the last call)."""
-    nodes = getattr(layer, "_inbound_nodes", [])
+def _graph_node(layer, parent=None):
+    """The node where layer is called in parent's graph.
+
+    A layer records a node for every call, in any model: a base shared by two transfer
+    models, or a nested model's own input-to-output node. Taking the wrong one puts the
+    tensor in another graph ("Graph disconnected"), so pick the node parent owns.
+    """
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    # A Sequential model keeps its graph in a Functional of its own.
+    graph = getattr(parent, "_functional", None) or parent
+    own = getattr(graph, "_nodes", None)
+    if own:
+        for index, node in enumerate(nodes):
+            if f"{id(layer)}_ib-{index}" in own:  # keras.src.ops.function.make_node_key
+                return node
     return nodes[-1] if nodes else None
 
 
-def _output_shape(layer) -> tuple | None:
+def _output_shape(layer, parent) -> tuple | None:
     try:
-        node = _graph_node(layer)
+        node = _graph_node(layer, parent)
         tensors = node.output_tensors if node is not None else [layer.output]
         return tuple(tensors[0].shape[1:])
     except (AttributeError, ValueError, IndexError, TypeError):
@@ -78,7 +90,7 @@ def layer_tree(model, prefix: str = "") -> list[LayerNode]:
                 name=layer.name,
                 path=path,
                 class_name=type(layer).__name__,
-                output_shape=_output_shape(layer),
+                output_shape=_output_shape(layer, model),
                 params=int(layer.count_params()) if layer.built else 0,
                 trainable=bool(layer.trainable),
                 children=children,
@@ -107,7 +119,7 @@ def symbolic_output(model, path: str):
         layer = model.get_layer(head)
     except ValueError as exc:
         raise KeyError(f"The model has no layer {path!r}.") from exc
-    node = _graph_node(layer)
+    node = _graph_node(layer, model)
     if not rest:
         if is_nested_model(layer) and node is not None:
             return node.output_tensors[0]
