@@ -11,7 +11,7 @@ import contextlib
 import csv
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,33 +57,70 @@ def write_features(
         )
     if not path.parent.is_dir():
         raise ExportError(f"The folder {path.parent} does not exist.")
-    metadata = {key: value for key, value in (metadata or {}).items() if value is not None}
+    # Through JSON once, so every format stores (and returns) the same plain values.
+    metadata = json.loads(json.dumps(metadata or {}, default=str))
+    metadata = {key: value for key, value in metadata.items() if value is not None}
     names = [str(p) for p in paths]
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
     try:
-        _WRITERS[suffix](Path(partial), vectors, names, metadata)
+        partial = _new_partial_file(path)
+    except OSError as exc:
+        raise ExportError(f"Could not write in {path.parent}: {exc.strerror or exc}.") from exc
+    try:
+        _WRITERS[suffix](partial, vectors, names, metadata)
         os.replace(partial, path)
     except OSError as exc:
         raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+    except Exception as exc:  # h5py and numpy raise more than OSError; say which file
+        raise ExportError(f"Could not write {path}: {exc}") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
     return path
 
 
+def _new_partial_file(path: Path) -> Path:
+    """Create an empty, uniquely named hidden file beside path and return its name.
+
+    Created with open(..., "x") rather than mkstemp so it gets the user's usual
+    permissions (mkstemp's are owner-only), which it keeps when renamed into place.
+    """
+    while True:
+        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            with open(partial, "x"):
+                return partial
+        except FileExistsError:
+            continue
+
+
+# Names np.savez takes for itself, or that hold the vectors, paths and metadata.
+_NPZ_RESERVED = frozenset({"vectors", "paths", "metadata", "file", "args", "allow_pickle"})
+
+
+def _npz_field(value) -> np.ndarray | None:
+    """A metadata value as its own array (for np.load(...)["layer"]), if it is plain data."""
+    try:
+        array = np.array(value)
+    except ValueError:  # ragged lists
+        return None
+    return array if array.dtype.kind in "biufU" else None
+
+
 def _write_npz(target: Path, vectors, names, metadata) -> None:
+    # The full metadata is one JSON string; plain values are also arrays of their own so
+    # that data["layer"] works for people who never call read_features.
+    fields = {
+        key: field
+        for key, value in metadata.items()
+        if key not in _NPZ_RESERVED and (field := _npz_field(value)) is not None
+    }
     with open(target, "wb") as f:
         np.savez(
             f,
             vectors=vectors,
             paths=np.array(names, dtype=str),
             metadata=np.array(json.dumps(metadata)),
-            **{
-                key: np.array(value)
-                for key, value in metadata.items()
-                if key not in ("vectors", "paths", "metadata")
-            },
+            **fields,
         )
 
 
@@ -94,11 +131,12 @@ def _write_npy(target: Path, vectors, names, metadata) -> None:
 
 def _write_csv(target: Path, vectors, names, metadata) -> None:
     flat = vectors.reshape(len(vectors), -1)
+    # 9 significant digits write any float32 exactly, so the CSV reads back the same vectors.
     with open(target, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["path"] + [f"f{i}" for i in range(flat.shape[1] if flat.ndim == 2 else 0)])
         for name, row in zip(names, flat, strict=True):
-            writer.writerow([name] + [f"{value:.7g}" for value in row])
+            writer.writerow([name] + [f"{value:.9g}" for value in row])
 
 
 def _write_h5(target: Path, vectors, names, metadata) -> None:
@@ -107,8 +145,12 @@ def _write_h5(target: Path, vectors, names, metadata) -> None:
     with h5py.File(target, "w") as f:
         f.create_dataset("vectors", data=vectors)
         f.create_dataset("paths", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+        # One attribute per key for HDF5 viewers, plus the whole dict as JSON, which is
+        # what read_features returns (attributes turn lists into strings and ints into numpy).
+        f.attrs["metadata"] = json.dumps(metadata)
         for key, value in metadata.items():
-            f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+            if key != "metadata":
+                f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
 
 
 _WRITERS = {".npz": _write_npz, ".npy": _write_npy, ".csv": _write_csv, ".h5": _write_h5}
@@ -139,4 +181,6 @@ def read_features(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
 
     with h5py.File(path, "r") as f:
         paths = [p.decode() if isinstance(p, bytes) else str(p) for p in f["paths"][()]]
-        return f["vectors"][()], paths, dict(f.attrs)
+        raw = f.attrs.get("metadata")
+        metadata = json.loads(raw) if raw is not None else dict(f.attrs)
+        return f["vectors"][()], paths, metadata
