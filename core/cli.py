@@ -99,26 +99,58 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args):
-    from core.models import load_model
-
-    if (
-        args.model
-        and Path(args.model).suffix.lower() in (".keras", ".h5", ".hdf5")
-        and not Path(args.model).is_file()
-    ):
-        raise UsageError(f"the model file {args.model} does not exist")
-    return load_model(
-        args.model,
-        weights=getattr(args, "weights", "imagenet"),
-        preprocess=args.preprocess,
-        trust=args.trust_model,
-        progress=_status_line,
+    from core.models import (
+        MissingFileError,
+        PreprocessingUnknownError,
+        UnknownModelError,
+        UnsafeModelError,
+        load_model,
     )
 
+    status = _LoadStatus()
+    try:
+        return load_model(
+            args.model,
+            weights=getattr(args, "weights", "imagenet"),
+            preprocess=args.preprocess,
+            trust=args.trust_model,
+            progress=status,
+        )
+    except (
+        UnknownModelError,
+        MissingFileError,
+        PreprocessingUnknownError,
+        UnsafeModelError,
+    ) as exc:
+        # The command line has to change (another name, --preprocess, --trust-model).
+        raise UsageError(str(exc)) from exc
+    finally:
+        status.close()
 
-def _status_line(done: int, total: int, message: str) -> None:
-    if message and total == 0:
-        print(message, file=sys.stderr)
+
+class _LoadStatus:
+    """Progress while a model loads: one line per step, a byte bar for a weights download."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._shown: set[str] = set()
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if message.startswith("Downloading") and total:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(
+                    total=total, unit="B", unit_scale=True, file=sys.stderr, desc=message
+                )
+            self._bar.update(done - self._bar.n)
+        elif message and message not in self._shown:
+            self._shown.add(message)
+            print(message, file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def cmd_models(args) -> int:
@@ -156,7 +188,8 @@ def cmd_models(args) -> int:
 def _progress_bar(total_hint: str):
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="img", file=sys.stderr, desc=total_hint, disable=None)
+    # Shown even when stderr is not a terminal: logs of long runs should show progress too.
+    bar = tqdm(total=0, unit="img", file=sys.stderr, desc=total_hint, disable=False)
 
     def update(done: int, total: int, message: str) -> None:
         if total and bar.total != total:
@@ -168,19 +201,18 @@ def _progress_bar(total_hint: str):
 
 
 def cmd_classify(args) -> int:
-    from core.images import find_images
     from core.inference import Engine
 
     if args.top < 1:
         raise UsageError("--top must be at least 1")
-    _require_inputs(args.paths)
+    paths = _require_images(args.paths)
     engine = Engine(_load(args))
     if not engine.loaded.is_classifier:
         raise UsageError(
             f"{engine.loaded.name} has no classifier top; use 'convlens extract' for its features"
         )
     results, failed = [], 0
-    for result in engine.classify_paths(find_images(args.paths), top=args.top):
+    for result in engine.classify_paths(paths, top=args.top):
         failed += result.error is not None
         if args.json:
             results.append(result.to_dict())
@@ -194,10 +226,20 @@ def cmd_classify(args) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-def _require_inputs(paths) -> None:
+def _require_images(paths) -> list[Path]:
+    """The images to work on; a usage error when there are none at all.
+
+    A missing path among others is kept: it fails on its own and the rest are done.
+    """
+    from core.images import find_images
+
     missing = [p for p in paths if not Path(p).exists()]
     if missing and len(missing) == len(paths):
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    images = find_images(paths)
+    if not images:
+        raise UsageError(f"no images found in {', '.join(paths)}")
+    return images
 
 
 def cmd_layers(args) -> int:
@@ -231,23 +273,31 @@ def cmd_layers(args) -> int:
 
 
 def cmd_extract(args) -> int:
+    from core.errors import ExportError
     from core.export import export_format, write_features
-    from core.images import find_images
     from core.inference import Engine
 
-    export_format(args.out)
-    if Path(args.out).exists() and not args.overwrite:
+    try:
+        export_format(args.out)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from exc
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
         raise UsageError(f"{args.out} already exists; pass --overwrite to replace it")
-    _require_inputs(args.paths)
-    paths = find_images(args.paths)
-    if not paths:
-        raise UsageError("no images found in the given paths")
+    if not out.absolute().parent.is_dir():
+        raise UsageError(f"the folder {out.absolute().parent} does not exist")
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    paths = _require_images(args.paths)
     engine = Engine(_load(args))
     layer = args.layer or engine.default_feature_layer()
-    try:
-        pooling = args.pool or engine.default_pooling(layer)
+    try:  # asked even with --pool: it checks that the layer exists before any work is done
+        default_pooling = engine.default_pooling(layer)
     except KeyError as exc:
-        raise UsageError(str(exc).strip("'\"")) from exc
+        raise UsageError(
+            f"{exc.args[0]} See the layer names with: convlens layers --model {args.model}"
+        ) from exc
+    pooling = args.pool or default_pooling
     bar, update = _progress_bar("Extracting")
     with bar:
         features = engine.extract_features(
@@ -286,7 +336,10 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's usage error (status 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
