@@ -76,6 +76,7 @@ def _error_line(err: str, command: str) -> str:
 def test_builtin_model_recognises_the_cat_and_the_espresso(tmp_path, capsys):
     Image.fromarray(skimage.data.chelsea()).save(tmp_path / "chelsea.jpg", quality=95)
     Image.fromarray(skimage.data.coffee()).save(tmp_path / "coffee.jpg", quality=95)
+    Image.fromarray(skimage.data.rocket()).save(tmp_path / "rocket.jpg", quality=95)
 
     status = main(["classify", "--json", "--top", "3", str(tmp_path)])
 
@@ -85,6 +86,9 @@ def test_builtin_model_recognises_the_cat_and_the_espresso(tmp_path, capsys):
     assert set(cat) == {"tiger_cat", "Egyptian_cat", "tabby"}
     coffee = results["coffee.jpg"]["predictions"][0]
     assert (coffee["label"], coffee["class_id"], coffee["index"]) == ("espresso", "n07920052", 967)
+    # The default centre crop keeps the rocket's proportions; squashing the wide photo
+    # makes it a "drilling_platform" (the measurement behind DEFAULT_RESIZE).
+    assert results["rocket.jpg"]["predictions"][0]["label"] in {"missile", "projectile"}
 
 
 def test_classify_json_schema_and_partial_failure(model_file, photos, capsys):
