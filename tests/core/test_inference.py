@@ -65,6 +65,15 @@ def test_classify_arrays_is_the_softmax_of_the_model(engine, logits_model):
     assert not np.allclose(expected[0], expected[1], atol=1e-3)  # the images are told apart
 
 
+def test_predictions_use_the_compiled_forward_pass_not_predict(engine, folder, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("model.predict costs several times the forward pass")
+
+    monkeypatch.setattr(keras.Model, "predict", refuse)
+    assert all(r.predictions for r in engine.classify_paths([folder / "img1.png"]))
+    assert engine.extract_features([folder / "img2.png"], layer="conv2").vectors.shape == (1, 16)
+
+
 def test_classify_arrays_fits_any_picture_to_the_input(engine):
     wide = random_images(1, 100, seed=2)[0][:40]
     [labels] = engine.classify_arrays([wide], top=2)
