@@ -132,10 +132,11 @@ def _all_specs() -> list[ModelSpec]:
     return list(ZOO.values())
 
 
-def _weights_kind(weights: str | None) -> str:
-    if weights in (None, "none", "random"):
+def _weights_kind(weights: str | Path | None) -> str:
+    keyword = str(weights).lower() if weights is not None else None
+    if keyword in (None, "none", "random"):
         return "random"
-    if weights == "imagenet":
+    if keyword == "imagenet":
         return "imagenet"
     if not Path(weights).is_file():
         raise MissingFileError(
