@@ -227,6 +227,8 @@ def freeze_base(base: keras.Model, train: list[str]) -> None:
     for layer in _all_layers(base):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
+    if not wanted:
+        base.trainable = False  # so the layer tree shows the whole base as frozen
 
 
 def top_layer_names(base: keras.Model, count: int) -> list[str]:

@@ -23,7 +23,7 @@ from core.images import DEFAULT_RESIZE, fit_to_input, iter_loaded, load_image
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 IMAGE_CACHE_BYTES = 1 << 30
-_FEATURE_CACHE_BASES = 3  # bases whose features stay cached, least recently used dropped
+FEATURE_CACHE_BYTES = 512 << 20
 
 
 def file_key(path: Path) -> tuple[str, int, int]:
@@ -122,20 +122,31 @@ def predict_images(
 
 
 class FeatureCache:
-    """Pooled base features per (base key, pooling), then per image file; kept for the session."""
+    """Base features per (base key), then per image file; kept for the session.
 
-    def __init__(self, bases: int = _FEATURE_CACHE_BASES):
-        self._bases = bases
+    Bounded by bytes: the least recently used base's features go first.
+    """
+
+    def __init__(self, budget: int = FEATURE_CACHE_BYTES):
+        self._budget = budget
         self._store: OrderedDict[Hashable, dict[tuple, np.ndarray]] = OrderedDict()
 
     def table(self, key: Hashable) -> dict[tuple, np.ndarray]:
+        """The (file key → features) table of one base, most recently used from now on."""
         if key in self._store:
             self._store.move_to_end(key)
         else:
             self._store[key] = {}
-            while len(self._store) > self._bases:
-                self._store.popitem(last=False)
         return self._store[key]
+
+    def trim(self) -> None:
+        """Drop whole tables, least recently used first, until the rest fits the budget."""
+        while len(self._store) > 1 and self.nbytes > self._budget:
+            self._store.popitem(last=False)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for table in self._store.values() for v in table.values())
 
     def clear(self) -> None:
         self._store.clear()
@@ -183,4 +194,6 @@ def base_features(
                 progress(done, len(paths), message)
                 batch, batch_keys = [], []
                 cancel.raise_if_cancelled()
-    return np.stack([table[k] for k in keys]).astype(np.float32)
+    features = np.stack([table[k] for k in keys]).astype(np.float32)
+    cache.trim()
+    return features

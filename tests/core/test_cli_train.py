@@ -1,0 +1,105 @@
+"""``convlens train``: usage errors, an end-to-end run with --json and --tflite, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from core.cli import main
+from core.models import load_model_file
+from core.tflite_export import labels_path
+from tests.image_corpus import write_truncated
+from tests.training_data import TEXTURES, make_texture_dataset
+
+
+@pytest.fixture(scope="module")
+def textures(tmp_path_factory):
+    return make_texture_dataset(tmp_path_factory.mktemp("cli-textures"), 12, 4)
+
+
+def _run(capsys, *argv):
+    status = main(["train", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--freeze", "some"], "--freeze must be all, none or up-to:LAYER"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--augment", "flip,blur"], "unknown augmentation blur"),
+        (["--fine-tune-top", "4", "--freeze", "none"], "use it with --freeze all"),
+        (["--val-dir", "/no/such/folder"], "/no/such/folder is not a folder"),
+        (["--tflite", "model.onnx"], "must end in .tflite"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(capsys, textures, tmp_path, options, message):
+    status, out, err = _run(capsys, textures.train_dir, "--out", tmp_path / "m.keras", *options)
+    assert status == 2 and out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("convlens train: error: ") and message in line
+
+
+def test_output_paths_are_checked_before_training(capsys, textures, tmp_path):
+    existing = tmp_path / "m.keras"
+    existing.write_bytes(b"keep me")
+    status, _, err = _run(capsys, textures.train_dir, "--out", existing)
+    assert status == 2 and "already exists; pass --overwrite" in err
+    assert existing.read_bytes() == b"keep me"
+    status, _, err = _run(capsys, textures.train_dir, "--out", tmp_path / "m.h5")
+    assert status == 2 and "must end in .keras" in err
+    status, _, err = _run(capsys, tmp_path / "missing", "--out", tmp_path / "n.keras")
+    assert status == 2 and "is not a folder" in err
+
+
+def test_train_end_to_end_with_json_and_tflite(capsys, textures, tmp_path):
+    out, tflite = tmp_path / "textures.keras", tmp_path / "textures.tflite"
+    status, stdout, stderr = _run(
+        capsys,
+        textures.train_dir,
+        "--val-dir",
+        textures.val_dir,
+        "--input-size",
+        "96",
+        "--epochs",
+        "6",
+        "--lr",
+        "0.003",
+        "--out",
+        out,
+        "--tflite",
+        tflite,
+        "--json",
+    )
+    assert status == 0, stderr
+    summary = json.loads(stdout)  # stdout holds the JSON and nothing else
+    assert summary["model"] == str(out) and summary["tflite"] == str(tflite)
+    assert summary["classes"] == list(TEXTURES) and summary["fast_path"]
+    assert summary["val_accuracy"] >= 0.9
+    assert sum(map(sum, summary["confusion"])) == 12
+    assert summary["dataset"]["counts"] == dict.fromkeys(TEXTURES, 12)
+    assert [e["epoch"] for e in summary["history"]] == list(range(1, len(summary["history"]) + 1))
+    assert "Epoch 1/6" in stderr
+    assert load_model_file(out).class_names == list(TEXTURES)
+    assert tflite.stat().st_size > 1_000_000
+    assert labels_path(tflite).read_text().split() == list(TEXTURES)
+
+    status = main(["classify", "--model", str(out), "--json", "--top", "1", str(textures.val_dir)])
+    results = json.loads(capsys.readouterr().out)
+    assert status == 0 and len(results) == 12
+    assert {r["predictions"][0]["label"] for r in results} <= set(TEXTURES)
+
+
+def test_unreadable_images_are_skipped_reported_and_exit_1(capsys, textures, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(textures.train_dir, data)
+    write_truncated(data / "grass" / "broken.png")
+    out = tmp_path / "m.keras"
+    status, stdout, stderr = _run(capsys, data, "--input-size", "64", "--epochs", "1", "--out", out)
+    assert status == 1
+    assert "broken.png: error:" in stderr and "1 unreadable image(s)" in stderr
+    assert "Validation accuracy" in stderr and stdout == ""
+    assert out.is_file()
