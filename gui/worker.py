@@ -1,0 +1,328 @@
+"""The one long-lived worker thread that owns the model and runs every model job.
+
+Keras models are not safe to call from several threads, and TensorFlow must never be
+imported on the GUI thread, so every load, prediction, activation, export (and later
+training) runs here, one job at a time. Widgets talk to it only through ``submit`` and
+its signals; it never touches a widget.
+
+A job is a plain callable ``run(ctx) -> result`` executed on the worker thread; the worker
+knows nothing about what it does, so new kinds of work need no change here. The rules:
+
+- A newer pending job of the same kind supersedes the older pending one (select layer A
+  then B: only B is computed). A running job is never interrupted by a newer one.
+- Higher ``priority`` runs first; equal priorities run in submission order.
+- Every signal carries the ``JobHandle``; its ``generation`` says which model the job ran
+  with. ``engine_changed(generation)`` is emitted when a job installs a new engine, and
+  the GUI drops results of older generations.
+
+Signals are emitted from the worker thread; Qt queues them to the receivers' thread, in
+emission order. The design follows napari's ``_LayerSlicer`` (single executor, superseding
+requests, ``wait_until_idle`` for tests) and superqt's worker signals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal
+
+import gui.qt_compat  # noqa: F401  (before any emit: PySide6 6.12 refcount fix)
+from core.errors import Cancelled, ModelLoadError
+from core.progress import CancelToken
+
+# Progress reports closer together than this are coalesced: a batch can report far faster
+# than a progress bar can usefully repaint, and every report is a queued GUI event.
+_PROGRESS_INTERVAL_S = 0.05
+
+PENDING, RUNNING, FINISHED, FAILED, CANCELLED = (
+    "pending",
+    "running",
+    "finished",
+    "failed",
+    "cancelled",
+)
+
+
+@dataclass(eq=False)
+class JobHandle:
+    """One submitted job. Shared between threads; only the worker changes it."""
+
+    id: int
+    kind: str
+    priority: int
+    model_bound: bool
+    run: Callable[[WorkerContext], Any] = field(repr=False)
+    token: CancelToken = field(default_factory=CancelToken, repr=False)
+    generation: int = -1  # the model generation it ran with; -1 until it starts
+    state: str = PENDING
+    _worker: Worker | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.state in (FINISHED, FAILED, CANCELLED)
+
+    def cancel(self) -> None:
+        """Drop the job if it is pending; ask it to stop if it is running."""
+        if self._worker is not None:
+            self._worker.cancel_job(self)
+
+
+class WorkerContext:
+    """What a job sees while it runs on the worker thread."""
+
+    def __init__(self, worker: Worker, job: JobHandle) -> None:
+        self._worker = worker
+        self.job = job
+        self.cancel: CancelToken = job.token
+        self._last_report = 0.0
+        self._last_message = None
+
+    @property
+    def engine(self):
+        """The current ``core.inference.Engine``, or None before any model has loaded."""
+        return self._worker._engine
+
+    @property
+    def generation(self) -> int:
+        return self._worker._generation
+
+    @property
+    def store(self) -> dict:
+        """Worker-thread scratch space for jobs (caches); emptied when the engine changes."""
+        return self._worker._store
+
+    def set_engine(self, engine) -> int:
+        """Install a new engine (a model switch); returns its generation number."""
+        # A cancelled load must not replace the model the user kept.
+        self.cancel.raise_if_cancelled()
+        worker = self._worker
+        with worker._lock:
+            worker._engine = engine
+            worker._generation += 1
+            worker._store = {}
+            self.job.generation = worker._generation
+        worker.engine_changed.emit(worker._generation)
+        return worker._generation
+
+    def progress(self, done: int, total: int, message: str = "") -> None:
+        """Report progress (coalesced); also a cancellation point for the job."""
+        self.cancel.raise_if_cancelled()
+        now = time.monotonic()
+        if (
+            message != self._last_message
+            or (total and done >= total)
+            or now - self._last_report >= _PROGRESS_INTERVAL_S
+        ):
+            self._last_report, self._last_message = now, message
+            self._worker.job_progressed.emit(self.job, int(done), int(total), message)
+
+    def partial(self, payload: Any) -> None:
+        """Stream one piece of the result (e.g. one image's predictions) to the GUI."""
+        self._worker.partial_result.emit(self.job, payload)
+
+
+class Worker(QObject):
+    """A single worker thread with a priority queue of superseding jobs."""
+
+    job_started = Signal(object)  # JobHandle
+    job_progressed = Signal(object, int, int, str)  # JobHandle, done, total, message
+    partial_result = Signal(object, object)  # JobHandle, payload
+    job_finished = Signal(object, object)  # JobHandle, result
+    job_failed = Signal(object, object, str)  # JobHandle, exception, traceback text
+    job_cancelled = Signal(object)  # JobHandle
+    engine_changed = Signal(int)  # the new model generation
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
+        self._queue: list[tuple[int, int, JobHandle]] = []  # (-priority, sequence, job)
+        self._ids = itertools.count(1)
+        self._current: JobHandle | None = None
+        self._stopping = False
+        self._engine = None
+        self._generation = 0
+        self._store: dict = {}
+        # A daemon thread: if a job is stuck where it cannot be cancelled (a TensorFlow
+        # import, one long forward pass), closing the window must still end the process.
+        self._thread = threading.Thread(target=self._loop, name="convlens-worker", daemon=True)
+        self._thread.start()
+
+    # -- the GUI side ----------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        """The generation of the engine installed most recently."""
+        return self._generation
+
+    @property
+    def has_engine(self) -> bool:
+        return self._engine is not None
+
+    def submit(
+        self,
+        kind: str,
+        run: Callable[[WorkerContext], Any],
+        *,
+        supersede: bool = True,
+        model_bound: bool = True,
+        priority: int = 0,
+    ) -> JobHandle:
+        """Queue run(ctx) for the worker thread.
+
+        supersede: drop pending jobs of the same kind (they were asked for by an older
+        request). model_bound: the job needs a loaded model; it fails with a ModelLoadError
+        if none is loaded when it starts.
+        """
+        job = JobHandle(next(self._ids), kind, priority, model_bound, run, _worker=self)
+        dropped = []
+        with self._lock:
+            if self._stopping:
+                job.state = CANCELLED
+                return job
+            if supersede:
+                dropped = [entry for entry in self._queue if entry[2].kind == kind]
+                self._queue = [entry for entry in self._queue if entry[2].kind != kind]
+            self._queue.append((-priority, job.id, job))
+            self._wakeup.notify_all()
+        for _, _, old in dropped:
+            old.token.cancel()
+            old.state = CANCELLED
+            self.job_cancelled.emit(old)
+        return job
+
+    def cancel(self, kind: str | None = None) -> None:
+        """Cancel pending and running jobs of one kind, or all jobs."""
+        with self._lock:
+            dropped = [e[2] for e in self._queue if kind is None or e[2].kind == kind]
+            self._queue = [e for e in self._queue if e[2] not in dropped]
+            current = self._current
+        if current is not None and (kind is None or current.kind == kind):
+            current.token.cancel()
+        for job in dropped:
+            job.token.cancel()
+            job.state = CANCELLED
+            self.job_cancelled.emit(job)
+
+    def cancel_job(self, job: JobHandle) -> None:
+        with self._lock:
+            pending = [e for e in self._queue if e[2] is job]
+            self._queue = [e for e in self._queue if e[2] is not job]
+        job.token.cancel()
+        if pending:
+            job.state = CANCELLED
+            self.job_cancelled.emit(job)
+
+    def pending(self, kind: str | None = None) -> list[JobHandle]:
+        """Jobs waiting or running, oldest first (running first)."""
+        with self._lock:
+            jobs = [e[2] for e in sorted(self._queue)]
+            if self._current is not None:
+                jobs.insert(0, self._current)
+        return [job for job in jobs if kind is None or job.kind == kind]
+
+    def is_idle(self) -> bool:
+        with self._lock:
+            return not self._queue and self._current is None
+
+    def wait_until_idle(self, timeout: float | None = None) -> None:
+        """Block until no job is queued or running; TimeoutError if that takes too long.
+
+        On the GUI thread it keeps the event loop turning meanwhile, and delivers the
+        results the worker emitted, so slots that submit follow-up jobs are waited for too.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        app = QCoreApplication.instance()
+        on_gui_thread = app is not None and QThread.currentThread() is app.thread()
+        while True:
+            if on_gui_thread:
+                QCoreApplication.sendPostedEvents()
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+            with self._lock:
+                idle = not self._queue and self._current is None
+                if not idle:
+                    self._wakeup.wait(0.01)
+            if idle:
+                if not on_gui_thread:
+                    return
+                # Deliver what the worker emitted before going idle; a slot may submit more.
+                QCoreApplication.sendPostedEvents()
+                QCoreApplication.processEvents()
+                if self.is_idle():
+                    return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"The worker was still busy after {timeout} s: {self.pending()}")
+
+    def shutdown(self, timeout_s: float = 2.0) -> bool:
+        """Cancel everything and join the thread; False if it did not end in time."""
+        with self._lock:
+            self._stopping = True
+            for _, _, job in self._queue:
+                job.token.cancel()
+                job.state = CANCELLED
+            self._queue.clear()
+            if self._current is not None:
+                self._current.token.cancel()
+            self._wakeup.notify_all()
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    # -- the worker thread -----------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._stopping:
+                    self._wakeup.wait()
+                if self._stopping:
+                    return
+                self._queue.sort()
+                _, _, job = self._queue.pop(0)
+                job.state = RUNNING
+                job.generation = self._generation
+                self._current = job
+            try:
+                self._execute(job)
+            finally:
+                # Drop the references a finished job holds (arrays, the model) promptly.
+                job.run = None
+                with self._lock:
+                    self._current = None
+                    self._wakeup.notify_all()
+
+    def _execute(self, job: JobHandle) -> None:
+        self.job_started.emit(job)
+        try:
+            job.token.raise_if_cancelled()
+            if job.model_bound and self._engine is None:
+                raise ModelLoadError("No model is loaded yet. Choose a model first.")
+            result = job.run(WorkerContext(self, job))
+            job.token.raise_if_cancelled()  # a result nobody wants any more
+        except Cancelled:
+            job.state = CANCELLED
+            self.job_cancelled.emit(job)
+        except Exception as error:  # every failure goes to the GUI, never kills the thread
+            details = "".join(traceback.format_exception(error))
+            job.state = FAILED
+            self.job_failed.emit(job, _without_frames(error), details)
+        else:
+            job.state = FINISHED
+            self.job_finished.emit(job, result)
+
+
+def _without_frames(error: BaseException) -> BaseException:
+    """The error with its tracebacks dropped: their frames would keep the job's arrays and
+    model alive for as long as the GUI holds the error (the text is in the details)."""
+    seen = set()
+    link = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return error
