@@ -6,6 +6,7 @@ Light module: stdlib, numpy and Pillow only, so the GUI can import it on its mai
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 import threading
@@ -53,7 +54,26 @@ Loaded = tuple[str | Path, np.ndarray | None, str | None]
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as an upright uint8 (H, W, 3) RGB array, transparency over white."""
-    path = Path(path)
+    return np.array(_read_rgb(Path(path)))
+
+
+def load_fitted(path: str | Path, size: tuple[int, int], mode: str = DEFAULT_RESIZE) -> np.ndarray:
+    """What the network sees of an image file: ``fit_to_input(load_image(path), size, mode)``,
+    made faster. A JPEG much larger than needed is decoded at 1/2, 1/4 or 1/8 scale
+    (libjpeg's DCT scaling, Pillow's ``draft``), never below what the crop needs, and the
+    picture stays a Pillow image until it is network-sized (no full-size array copies).
+    Pixels may differ from the full-resolution path by about one grey level.
+    """
+    _check_resize(size, mode)
+    # Crop mode keeps 87.5% of the shorter side, squash the whole side; either way a shorter
+    # side of min_side pixels still fills the input without upsampling, whatever the EXIF
+    # orientation does to width and height.
+    min_side = math.ceil(max(size) / (_CROP_FRACTION if mode == "crop" else 1.0))
+    return np.array(_fit(_read_rgb(Path(path), min_side), size, mode))
+
+
+def _read_rgb(path: Path, min_side: int | None = None) -> Image.Image:
+    """The decoding behind load_image, as an upright RGB Pillow image."""
     try:
         if path.is_dir():
             raise ImageLoadError(path, "this is a folder, not an image file")
@@ -68,6 +88,8 @@ def load_image(path: str | Path) -> np.ndarray:
                 )
             if Image.MAX_IMAGE_PIXELS and img.width * img.height > Image.MAX_IMAGE_PIXELS:
                 raise _too_large(path, img.width * img.height)  # some formats check only on load
+            if min_side and img.format in ("JPEG", "MPO"):
+                img.draft(None, (min_side, min_side))  # only ever shrinks by 2, 4 or 8
             img.load()  # Image.open only reads the header; decode now so damage shows here
             return _to_rgb(_upright(img))
     except ImageLoadError:
@@ -134,23 +156,26 @@ def _signature(path: Path) -> str | None:
 def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation, as cameras and phones expect viewers to."""
     try:
-        return ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of an upright photo
+        return img
     except Exception:
         # Malformed EXIF is common in the wild; a sideways photo beats no photo.
         return img
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
+def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode.startswith("I;16") or img.mode in ("I", "F"):
         gray = _scale_to_uint8(np.asarray(img))
-        return np.repeat(gray[:, :, None], 3, axis=2)
+        return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2))
     bands = img.getbands()
     if "A" in bands or "a" in bands or "transparency" in img.info:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if img.mode == "RGB":
+        return img  # convert() would copy it
     # Pillow's convert handles 1-bit, L, P, CMYK (incl. Adobe's inverted JPEGs) and YCbCr.
-    return np.array(img.convert("RGB"))
+    return img.convert("RGB")
 
 
 def _scale_to_uint8(values: np.ndarray) -> np.ndarray:
@@ -172,18 +197,21 @@ def fit_to_input(
     _check_resize(size, mode)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"Expected a uint8 (H, W, 3) image, got {image.dtype} {image.shape}.")
+    return np.array(_fit(Image.fromarray(image), size, mode))
+
+
+def _fit(pil: Image.Image, size: tuple[int, int], mode: str) -> Image.Image:
     height, width = size
     box = None
     if mode == "crop":
-        src_h, src_w = image.shape[:2]
+        src_w, src_h = pil.size
         # Scale so the crop takes 87.5% of the shorter side, then take the centre. Resizing
         # just the box is the same as resize-then-crop, without resizing pixels we drop.
         scale = max(height / src_h, width / src_w) / _CROP_FRACTION
         crop_h, crop_w = height / scale, width / scale
         top, left = (src_h - crop_h) / 2, (src_w - crop_w) / 2
         box = (left, top, left + crop_w, top + crop_h)
-    pil = Image.fromarray(image)
-    return np.array(pil.resize((width, height), Image.Resampling.BILINEAR, box=box))
+    return pil.resize((width, height), Image.Resampling.BILINEAR, box=box)
 
 
 def _check_resize(size: tuple[int, int], mode: str) -> None:
@@ -309,6 +337,6 @@ def _load_fitted(
     if cancel.cancelled:
         return None, None  # the consumer raises Cancelled; don't spend time decoding
     try:
-        return fit_to_input(load_image(path), size, mode), None
+        return load_fitted(path, size, mode), None
     except ImageLoadError as exc:
         return None, str(exc)

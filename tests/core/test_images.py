@@ -260,6 +260,24 @@ def test_fit_rejects_unknown_mode_and_bad_arrays():
         fit_to_input(np.zeros((10, 10), np.uint8), (5, 5))
 
 
+@pytest.mark.parametrize("mode", RESIZE_MODES)
+def test_load_fitted_decodes_a_big_sideways_jpeg_to_what_the_full_path_gives(tmp_path, mode):
+    # A smooth 1600x1000 picture stored sideways (EXIF orientation 6). load_fitted decodes it
+    # at reduced scale; the network input must still be upright and look the same.
+    y, x = np.mgrid[0:1000, 0:1600].astype(np.float32)
+    wave = 128 + 100 * np.sin(x / 60) * np.cos(y / 45)
+    pixels = np.stack([x * 255 / 1600, y * 255 / 1000, wave], axis=-1).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "big.jpg"
+    Image.fromarray(pixels).save(path, exif=exif, quality=90)
+
+    fitted = images.load_fitted(path, (224, 224), mode)
+    reference = fit_to_input(load_image(path), (224, 224), mode)
+    assert fitted.shape == reference.shape == (224, 224, 3)
+    assert np.abs(fitted.astype(int) - reference).mean() < 2
+
+
 def test_thumbnail_keeps_aspect_ratio():
     assert to_thumbnail(framed(400, 200), max_side=100).shape == (50, 100, 3)
     assert to_thumbnail(framed(40, 20)).shape == (20, 40, 3)  # never enlarges
@@ -369,15 +387,15 @@ def test_iter_loaded_looks_ahead_a_bounded_number_of_files(colour_files):
 def test_cancel_stops_loading_and_leaves_no_threads(colour_files, monkeypatch):
     cancel = CancelToken()
     decoded = []
-    real_load = images.load_image
+    real_load = images.load_fitted  # what iter_loaded decodes each file with
 
-    def load_and_cancel(path):
+    def load_and_cancel(path, size, mode):
         decoded.append(path)
         if path == colour_files[1]:
             cancel.cancel()  # the user presses Cancel while the second image decodes
-        return real_load(path)
+        return real_load(path, size, mode)
 
-    monkeypatch.setattr(images, "load_image", load_and_cancel)
+    monkeypatch.setattr(images, "load_fitted", load_and_cancel)
     many = colour_files * 10
     received = []
     with pytest.raises(Cancelled):
