@@ -1,0 +1,141 @@
+"""Choosing models: switching while a batch runs, bad files, questions, and what is remembered."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.zoo import BUILTIN_NAME
+from gui import model_dialogs
+from gui.image_list import DONE
+from gui.session import LoadRequest
+from gui.settings import Settings
+from tests.gui.conftest import WORKER_THREAD, open_window, wait_for_model, wait_idle
+
+IMAGENET_CATS = {"tiger_cat", "Egyptian_cat", "tabby", "lynx", "Persian_cat"}
+
+
+def message_boxes() -> list[QMessageBox]:
+    return [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+
+
+def close_message_boxes() -> None:
+    for box in message_boxes():
+        box.close()
+
+
+def test_first_start_selects_the_built_in_model(window):
+    assert window.session.model.name == BUILTIN_NAME
+    assert window.model_selector.current_key() == BUILTIN_NAME
+    assert window.windowTitle() == f"ConvLens — {BUILTIN_NAME}"
+    assert window.session.model.layers  # the layer tree has something to show
+
+
+def test_switching_model_while_a_batch_runs_leaves_no_stale_result(
+    window, many_photos, small_classifier, qtbot
+):
+    window.add_images([str(p) for p in many_photos])
+    # Let the batch get going with the ImageNet model, then switch before it is done.
+    qtbot.waitUntil(lambda: len(window.session.images.paths([DONE])) >= 1, timeout=60_000)
+    assert len(window.session.images.paths([DONE])) < len(many_photos)
+    window.load_model(LoadRequest(str(small_classifier)))
+    wait_for_model(qtbot, window, "fruit.keras")
+    wait_idle(window)
+
+    entries = window.session.images.entries()
+    assert all(e.state == DONE for e in entries)
+    # Every image shows the new model's classes; none kept an ImageNet label.
+    assert {label.label for e in entries for label in e.labels} <= {"apple", "banana", "cherry"}
+    window.image_pane.select_path(entries[0].path)
+    assert "fruit.keras" in window.top5.text()
+
+
+def test_a_bad_model_file_keeps_the_previous_model(window, photos, tmp_path, qtbot):
+    window.add_images([str(photos["chelsea"])])
+    wait_idle(window)
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"this is not a zip archive")
+    window.load_model(LoadRequest(str(bad)))
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=60_000)
+    (box,) = message_boxes()
+    assert "broken.keras" in box.text() and box.detailedText()  # "Details": the traceback
+    close_message_boxes()
+    wait_idle(window)
+    assert window.session.model.name == BUILTIN_NAME
+    assert window.model_selector.current_key() == BUILTIN_NAME
+    entry = window.session.images.entry(str(photos["chelsea"]))
+    assert entry.state == DONE and entry.labels[0].label in IMAGENET_CATS
+    assert Settings().last_model == BUILTIN_NAME
+
+
+def test_unavailable_weights_offer_random_weights(window, monkeypatch, qtbot):
+    asked = []
+
+    def answer(parent, name, error):
+        asked.append((name, error.filename))
+        return model_dialogs.RANDOM
+
+    monkeypatch.setattr(model_dialogs, "ask_weights_action", answer)
+    window.load_model(LoadRequest("MobileNet"))
+    wait_for_model(qtbot, window, "MobileNet")
+    assert asked == [("MobileNet", "mobilenet_1_0_224_tf.h5")]
+    assert window.session.model.weights == "random"
+    assert window.model_selector.current_key() == "MobileNet"
+
+
+def test_declining_the_weights_question_keeps_the_model(window, monkeypatch, qtbot):
+    monkeypatch.setattr(model_dialogs, "ask_weights_action", lambda *a: None)
+    window.load_model(LoadRequest("MobileNet"))
+    qtbot.waitUntil(lambda: not window.session.is_loading(), timeout=60_000)
+    wait_idle(window)
+    assert window.session.model.name == BUILTIN_NAME
+    assert window.model_selector.current_key() == BUILTIN_NAME
+
+
+def test_a_model_of_unknown_preprocessing_asks_for_it(window, tmp_path, monkeypatch, qtbot):
+    import keras
+
+    path = tmp_path / "mystery.keras"
+    inputs = keras.Input((64, 64, 3))
+    x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(path)
+    questions = []
+
+    def choose(parent, name, message):
+        questions.append(name)
+        return "torch"
+
+    monkeypatch.setattr(model_dialogs, "ask_preprocessing", choose)
+    window.load_model(LoadRequest(str(path)))
+    wait_for_model(qtbot, window, "mystery.keras")
+    assert questions == ["mystery.keras"]
+    assert window.session.model.preprocess == "torch"
+
+
+def test_settings_restore_the_last_model_and_recent_files(qtbot, small_classifier):
+    first = open_window(qtbot)
+    first.load_model(LoadRequest(str(small_classifier)))
+    wait_for_model(qtbot, first, "fruit.keras")
+    first.resize(640, 480)  # within the offscreen screen, which restoreGeometry clamps to
+    first.close()
+
+    second = open_window(qtbot)
+    assert second.session.model.name == "fruit.keras"
+    assert second.model_selector.current_key() == str(small_classifier)
+    assert str(small_classifier) in second.model_selector.keys()
+    assert (second.width(), second.height()) == (640, 480)
+
+
+def test_closing_while_busy_ends_the_worker_quickly(qtbot, many_photos):
+    window = open_window(qtbot)
+    window.add_images([str(p) for p in many_photos])
+    qtbot.waitUntil(lambda: window.task_status.is_busy("classify"))
+    thread = next(t for t in __import__("threading").enumerate() if t.name == WORKER_THREAD)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 2.5
+    assert not thread.is_alive()
