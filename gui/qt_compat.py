@@ -1,55 +1,65 @@
-"""A guard against a reference-count bug in PySide6's ``Signal.emit`` (seen in 6.12.0).
+"""A guard against reference-count bugs in PySide6 6.12.0 on Python 3.11.
 
-There, ``SignalInstance.emit`` returns ``True`` without taking a reference for it, so every
-emit from Python code takes one reference away from ``True``. On Python < 3.12, where
-``True`` is not immortal, a few thousand emits (a batch of images reports progress, results
-and thumbnails) bring its count to zero and the interpreter aborts with "Fatal Python
-error: bool_dealloc". Importing this module measures the bug on a private signal and, only
-if it is present, wraps ``emit`` to add the missing reference. Harmless where it is fixed.
+In that release every wrapped method that returns nothing (``widget.update()``,
+``painter.drawRect()``, ``timer.start()``, a Python ``paintEvent`` override…) hands back
+``None`` without taking a reference for it, and ``Signal.emit`` does the same with
+``True``. Each call takes one reference away from the singleton; after some thousands of
+calls, which a window makes in seconds, the count reaches zero and the interpreter aborts
+with "Fatal Python error: none_dealloc" (or "bool_dealloc"), at the latest on exit.
+PySide6 6.11.3 is free of it, and from Python 3.12 on these singletons are immortal
+(PEP 683) so the bug is harmless there.
+
+Importing this module measures the bug on a private object and, only where it is present,
+does what Python 3.12 does: gives ``None``, ``True`` and ``False`` a reference count so
+large that no run can use it up. They are static objects that are never freed, so this
+changes nothing else. The real fix is a PySide6 without the bug (see pyproject.toml).
 """
 
 from __future__ import annotations
 
 import ctypes
+import platform
 import sys
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
-_PROBES = 32
+_PROBES = 64
+# 2**40 calls: at a million leaking calls per second, twelve days of uptime.
+_PIN = 1 << 40
 
 
 class _Probe(QObject):
     fired = Signal()
 
 
-def emit_loses_references() -> bool:
-    """Whether emit() takes references away from the value it returns."""
-    probe = _Probe()
-    before = sys.getrefcount(True)
+def _lost(singleton, action) -> int:
+    before = sys.getrefcount(singleton)
     for _ in range(_PROBES):
-        probe.fired.emit()
-    lost = before - sys.getrefcount(True)
-    if lost > 0:  # give back what the probe itself took
-        for _ in range(lost):
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
-    # Other threads may move the count a little meanwhile; the bug moves it by every emit.
-    return lost >= _PROBES * 3 // 4
+        action()
+    return before - sys.getrefcount(singleton)
+
+
+def leaks_references() -> bool:
+    """Whether this PySide6 takes references away from None or True on ordinary calls."""
+    probe = _Probe()
+    lost_none = _lost(None, lambda: probe.setObjectName("probe"))
+    lost_true = _lost(True, probe.fired.emit)
+    # Other threads may move the counts a little meanwhile; the bug moves them every call.
+    return max(lost_none, lost_true) >= _PROBES * 3 // 4
+
+
+def _pin(singleton) -> None:
+    # ob_refcnt is the first field of every CPython object, at the object's address.
+    ctypes.c_ssize_t.from_address(id(singleton)).value += _PIN
 
 
 def _install() -> bool:
-    if getattr(SignalInstance.emit, "_convlens_refcount_fix", False):
-        return True
-    if sys.version_info >= (3, 12) or not emit_loses_references():
-        return False  # immortal True (PEP 683), or a PySide6 without the bug
-    original = SignalInstance.emit
-
-    def emit(self, *args):
-        result = original(self, *args)
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(result))
-        return result
-
-    emit._convlens_refcount_fix = True
-    SignalInstance.emit = emit
+    if sys.version_info >= (3, 12) or platform.python_implementation() != "CPython":
+        return False
+    if not leaks_references():
+        return False
+    for singleton in (None, True, False):
+        _pin(singleton)
     return True
 
 
