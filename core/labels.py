@@ -48,8 +48,15 @@ def generic_names(count: int) -> list[str]:
 
 
 def as_probabilities(scores: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis unless the scores already look like probabilities."""
+    """Softmax over the last axis unless the scores already look like probabilities.
+
+    A single output unit is a binary classifier (sigmoid): it becomes [P(class 0), P(class 1)].
+    """
     scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape[-1] == 1:
+        inside_unit = scores.min() >= 0 and scores.max() <= 1
+        positive = scores if inside_unit else 1.0 / (1.0 + np.exp(-scores))
+        return np.concatenate([1.0 - positive, positive], axis=-1)
     total = scores.sum(axis=-1, keepdims=True)
     if scores.min() >= 0 and np.allclose(total, 1.0, atol=1e-3):
         return scores

@@ -41,6 +41,11 @@ _ARCHITECTURE_PREPROCESS = [
 _IN_MODEL_PREPROCESSING = ("Rescaling", "Normalization")
 
 
+def _class_count(outputs: int) -> int:
+    """Classes a (batch, outputs) head predicts: one sigmoid unit is a two-class classifier."""
+    return 2 if outputs == 1 else outputs
+
+
 class PreprocessingUnknownError(ModelLoadError):
     """A user model whose preprocessing cannot be inferred and was not given."""
 
@@ -72,7 +77,9 @@ class LoadedModel:
     @property
     def is_classifier(self) -> bool:
         shape = self.model.output_shape
-        return isinstance(shape, tuple) and len(shape) == 2 and shape[-1] == len(self.class_names)
+        if not (isinstance(shape, tuple) and len(shape) == 2):
+            return False
+        return _class_count(shape[-1]) == len(self.class_names)
 
     def describe(self) -> dict:
         return {
@@ -353,7 +360,7 @@ def load_model_file(
     shape = model.output_shape
     outputs = (shape[-1] or 0) if isinstance(shape, tuple) and len(shape) == 2 else 0
     names = metadata.get("class_names")
-    if names and len(names) != outputs:
+    if names and len(names) != _class_count(outputs):
         notes.append(f"Ignored {len(names)} stored class names: the model has {outputs} outputs.")
         names = None
     if not names and outputs == 1000:
@@ -367,7 +374,7 @@ def load_model_file(
         path=path,
         input_size=(int(height), int(width)),
         preprocess=mode,
-        class_names=names or generic_names(outputs or 0),
+        class_names=names or generic_names(_class_count(outputs)),
         class_ids=ids,
         weights=str(path),
         notes=notes,

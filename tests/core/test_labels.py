@@ -81,3 +81,14 @@ def test_logits_become_probabilities_but_probabilities_stay():
     assert np.argmax(probs) == 0
     softmaxed = np.array([[0.7, 0.2, 0.1]])
     np.testing.assert_array_equal(as_probabilities(softmaxed), softmaxed)
+
+
+def test_a_single_sigmoid_unit_is_read_as_two_classes():
+    from core.labels import as_probabilities, top_k
+
+    probabilities = as_probabilities(np.array([[0.8]]))
+    np.testing.assert_allclose(probabilities, [[0.2, 0.8]])
+    best = top_k(probabilities[0], 2, ["cat", "dog"])
+    assert [(label.label, round(label.probability, 3)) for label in best] == [("dog", 0.8), ("cat", 0.2)]
+    logits = as_probabilities(np.array([[0.0], [3.0]]))
+    np.testing.assert_allclose(logits[:, 1], [0.5, 1 / (1 + np.exp(-3.0))])

@@ -309,3 +309,19 @@ def test_a_damaged_sidecar_does_not_block_loading(tmp_path):
     )
     loaded = load_model(path)
     assert (loaded.class_names, loaded.preprocess) == (["a", "b", "c"], "torch")
+
+
+def test_a_single_sigmoid_output_is_a_two_class_classifier(tmp_path):
+    from core.inference import Engine
+
+    path = tmp_path / "cat_or_dog.keras"
+    model = tiny_cnn(classes=1)
+    model.layers[-1].activation = keras.activations.sigmoid
+    model.save(path)
+    write_metadata(path, {"class_names": ["cat", "dog"], "preprocess": "tf"})
+    loaded = load_model(path)
+    assert loaded.class_names == ["cat", "dog"] and loaded.is_classifier
+    image = np.full((40, 40, 3), 128, np.uint8)
+    labels = Engine(loaded).classify_arrays([image], top=5)[0]
+    assert sorted(label.label for label in labels) == ["cat", "dog"]
+    assert abs(sum(label.probability for label in labels) - 1.0) < 1e-6
