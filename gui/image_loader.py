@@ -18,7 +18,8 @@ from PySide6.QtGui import QImage
 
 import gui.qt_compat  # noqa: F401  (before any emit: PySide6 6.12 refcount fix)
 from core.errors import ImageLoadError
-from core.images import fit_to_input, load_image
+from core.images import load_fitted, load_image
+from gui.worker import lower_cpu_priority
 
 THUMBNAIL_SIDE = 96
 PICTURE_SIDE = 1600  # large enough for a full-screen view, small enough to scale quickly
@@ -57,7 +58,10 @@ class ImageLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thumbnails = ThreadPoolExecutor(1, thread_name_prefix="convlens-thumbs")
+        # Thumbnails are background work, like the model's; the picture the user asked for is not.
+        self._thumbnails = ThreadPoolExecutor(
+            1, thread_name_prefix="convlens-thumbs", initializer=lower_cpu_priority, initargs=(10,)
+        )
         self._pictures = ThreadPoolExecutor(1, thread_name_prefix="convlens-picture")
         self._picture_request = 0
         self._pending_picture: Future | None = None
@@ -109,8 +113,8 @@ class ImageLoader(QObject):
         try:
             if input_size is None:
                 array = picture_array(path)
-            else:  # exactly what core.inference feeds the model: fitted from full resolution
-                array = fit_to_input(load_image(path), input_size, resize_mode)
+            else:  # exactly what core.inference feeds the model
+                array = load_fitted(path, input_size, resize_mode)
             image, error = to_qimage(array), ""
         except ImageLoadError as exc:
             image, error = None, exc.reason

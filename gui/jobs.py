@@ -8,6 +8,7 @@ the GUI thread never loads TensorFlow. Results are small light dataclasses.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -170,9 +171,23 @@ def load_model(
             versions=versions(),
         )
         ctx.set_engine(engine)
+        _settle_memory()
         return info
 
     return run
+
+
+def _settle_memory() -> None:
+    """Collect the previous model, then exempt the long-lived objects from future collections.
+
+    With TensorFlow loaded a full garbage collection walks some 300,000 objects and holds
+    the interpreter for 150 ms or more, on whichever thread happens to trigger it, often
+    the GUI thread: a visible freeze. Freezing what exists after a load (TensorFlow, Keras,
+    the model) keeps later collections small. Unfreezing first lets the old model go.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def classify(paths: Sequence[str], top: int = 5) -> Callable:
@@ -204,12 +219,14 @@ def _reason(error: str, path) -> str:
 
 
 def _network_input(ctx, path: str) -> np.ndarray:
-    from core.images import load_image
+    from core.images import load_fitted
 
     cache = ctx.store.setdefault("inputs", BoundedCache(1 << 40, _INPUT_CACHE_ITEMS))
     fitted = cache.get(path)
     if fitted is None:
-        fitted = ctx.engine.prepare(load_image(path))
+        # The same decoding as classification (core.images.iter_loaded), pixel for pixel.
+        engine = ctx.engine
+        fitted = load_fitted(path, engine.loaded.input_size, engine.resize_mode)
         cache.put(path, fitted, fitted.nbytes)
     return fitted
 

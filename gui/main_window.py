@@ -57,11 +57,12 @@ class MainWindow(QMainWindow):
         middle.addWidget(self.top5)
         middle.addWidget(self.layer_tree)
         middle.setStretchFactor(1, 1)
+        middle.setMinimumWidth(280)  # names, types and shapes of layers stay readable
         main = QSplitter(Qt.Orientation.Horizontal)
         for widget in (self.image_pane, middle, self.activation_view):
             main.addWidget(widget)
         main.setStretchFactor(2, 1)
-        main.setSizes([300, 440, 700])
+        self._layout_pending = True  # first start: proportions are set once the size is known
         self.splitters = {"main": main, "middle": middle, "images": self.image_pane.splitter}
         self.setCentralWidget(main)
 
@@ -98,6 +99,17 @@ class MainWindow(QMainWindow):
             saved = self.settings.window_bytes(f"splitter/{name}")
             if saved is not None:
                 splitter.restoreState(saved)
+                self._layout_pending = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._layout_pending:
+            self._layout_pending = False
+            width = self.splitters["main"].width() or self.width()
+            self.splitters["main"].setSizes([int(width * f) for f in (0.2, 0.34, 0.46)])
+            self.splitters["middle"].setSizes([self.top5.sizeHint().height(), 10_000])
+            height = self.image_pane.splitter.height() or self.height()
+            self.image_pane.splitter.setSizes([int(height * 0.45), int(height * 0.55)])
 
     def _wire(self) -> None:
         session = self.session

@@ -20,6 +20,12 @@ class TaskStatus(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop this work (Esc)")
         self.cancel_button.clicked.connect(self.cancel_current)
+        # Showing the bar and button must not change the status bar's height: that would
+        # resize the whole window's contents (and re-lay out every plot) twice per task.
+        for widget in (self.bar, self.cancel_button):
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.addWidget(self.message, 1)

@@ -35,21 +35,22 @@ class ProbabilityBar(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if not self.label:
+            return  # a model with fewer classes than rows: no empty tracks
         rect = QRectF(self.rect()).adjusted(0, 2, 0, -2)
         track = self.palette().color(QPalette.ColorRole.Midlight)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(track)
         painter.drawRoundedRect(rect, 3, 3)
-        if self.label:
-            filled = QRectF(rect)
-            filled.setWidth(max(2.0, rect.width() * min(1.0, self.probability)))
-            fill = QColor(_BAR_COLOR)
-            fill.setAlpha(110)
-            painter.setBrush(fill)
-            painter.drawRoundedRect(filled, 3, 3)
+        filled = QRectF(rect)
+        filled.setWidth(max(2.0, rect.width() * min(1.0, self.probability)))
+        fill = QColor(_BAR_COLOR)
+        fill.setAlpha(110)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(filled, 3, 3)
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
         text_rect = rect.adjusted(6, 0, -6, 0)
-        percent = f"{self.probability:.1%}" if self.label else ""
+        percent = f"{self.probability:.1%}"
         percent_width = self.fontMetrics().horizontalAdvance("100.0%") + 8
         painter.drawText(
             text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, percent

@@ -120,14 +120,16 @@ def test_settings_restore_the_last_model_and_recent_files(qtbot, small_classifie
     first = open_window(qtbot)
     first.load_model(LoadRequest(str(small_classifier)))
     wait_for_model(qtbot, first, "fruit.keras")
-    first.resize(640, 480)  # within the offscreen screen, which restoreGeometry clamps to
+    first.resize(790, 520)  # within the offscreen screen (800×600), which geometry is clamped to
+    expected = (first.width(), first.height())
     first.close()
 
     second = open_window(qtbot)
     assert second.session.model.name == "fruit.keras"
     assert second.model_selector.current_key() == str(small_classifier)
     assert str(small_classifier) in second.model_selector.keys()
-    assert (second.width(), second.height()) == (640, 480)
+    assert (second.width(), second.height()) == expected
+    assert expected[1] == 520  # not the first-start default
 
 
 def test_closing_while_busy_ends_the_worker_quickly(qtbot, many_photos):
