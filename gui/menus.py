@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
 
+from gui import training_view
+
 
 def build_menus(window: QMainWindow) -> dict[str, QAction]:
     """Create the menus and tool bar of window (a gui.main_window.MainWindow).
@@ -121,6 +123,16 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
     network.setCheckable(True)
     window.image_pane.network_toggle.toggled.connect(network.setChecked)
     add(view_menu, "focus_layers", "Filter &layers", window.layer_tree.focus_filter, "Ctrl+L")
+
+    tools_menu = menubar.addMenu("&Tools")
+    add(
+        tools_menu,
+        "train",
+        "&Train a classifier…",
+        lambda: training_view.show_for(window),
+        "Ctrl+T",
+        tip="Transfer learning: a new classifier for your own labelled folders",
+    )
 
     help_menu = menubar.addMenu("&Help")
     add(

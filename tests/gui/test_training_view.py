@@ -1,0 +1,178 @@
+"""The training window, driven as a user would: choose or drop a folder, start, watch the
+curves, stop, look at the evaluation, save, export, and reopen the model in the main window.
+
+Runs use the real built-in base on the scikit-image texture dataset, at small input sizes.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from gui.training_view import TrainingWindow
+from gui.worker import Worker
+from tests.gui.conftest import open_window, wait_for_model, wait_idle
+from tests.gui.test_window_images import drop
+from tests.image_corpus import write_truncated
+from tests.training_data import TEXTURES, make_texture_dataset
+
+RUN_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def textures(tmp_path_factory):
+    return make_texture_dataset(tmp_path_factory.mktemp("gui-textures"), 12, 4)
+
+
+@pytest.fixture
+def view(qtbot):
+    worker = Worker()
+    view = TrainingWindow(worker)
+    qtbot.addWidget(view)
+    view.show()
+    yield view
+    view.close()
+    assert worker.shutdown(timeout_s=10)
+
+
+def _finished(qtbot, view) -> None:
+    qtbot.waitUntil(lambda: not view.is_training() and not view._jobs, timeout=RUN_TIMEOUT_MS)
+
+
+def _small_run(view, textures, epochs=4, input_size=64) -> None:
+    view.set_dataset(str(textures.train_dir))
+    view.val_dir_edit.setText(str(textures.val_dir))
+    view.input_size.setValue(input_size)
+    view.epochs.setValue(epochs)
+    view.lr.setValue(0.003)
+    view.patience.setValue(0)
+
+
+def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
+    qtbot, view, textures, tmp_path
+):
+    data = tmp_path / "data"
+    shutil.copytree(textures.train_dir, data)
+    write_truncated(data / "grass" / "broken.jpg")
+    (data / "empty").mkdir()
+    enter, _dropped = drop(view, [data])
+    assert enter.isAccepted()
+    assert view.folder_edit.text() == str(data)
+    rows = {
+        view.class_table.item(r, 0).text(): view.class_table.item(r, 1).text()
+        for r in range(view.class_table.rowCount())
+    }
+    assert rows == {"brick": "12", "empty": "0", "grass": "13", "gravel": "12"}  # listed at once
+    _finished(qtbot, view)  # the images are checked on the worker
+    rows = {
+        view.class_table.item(r, 0).text(): view.class_table.item(r, 1).text()
+        for r in range(view.class_table.rowCount())
+    }
+    assert rows["grass"] == "12"
+    assert view.unreadable_list.count() == 1 and "broken.jpg" in view.unreadable_list.item(0).text()
+    status = view.dataset_status.text()
+    assert "'empty' has no images" in status and "1 unreadable image(s)" in status
+
+
+def test_a_folder_without_classes_says_why(view, tmp_path):
+    view.set_dataset(str(tmp_path))
+    assert "has no subfolders" in view.dataset_status.text()
+    view.start()
+    assert "Choose a dataset folder first" in view.progress_label.text()
+
+
+def test_bad_options_are_reported_without_starting(qtbot, view, textures):
+    _small_run(view, textures)
+    _finished(qtbot, view)
+    view.freeze_combo.setCurrentIndex(2)  # up to a layer, but none named
+    view.two_stage.setChecked(True)
+    view.start()
+    assert not view.is_training()
+    assert "--freeze must be all, none or up-to:LAYER" in view.progress_label.text()
+
+
+def test_train_watch_curves_evaluate_save_and_export(qtbot, view, textures, tmp_path, monkeypatch):
+    _small_run(view, textures, epochs=5)
+    _finished(qtbot, view)
+    with qtbot.waitSignal(
+        view.worker.job_finished,
+        timeout=RUN_TIMEOUT_MS,
+        check_params_cb=lambda job, r: job.kind == "train",
+    ):
+        view.start()
+        assert view.is_training() and not view.start_button.isEnabled()
+    epochs, losses = view.curves.points("loss")
+    assert list(epochs) == list(range(1, len(epochs) + 1)) and len(epochs) == 5
+    assert losses[-1] < losses[0]
+    assert len(view.curves.points("val_accuracy")[1]) == 5
+    result = view.result
+    assert result is not None and not result.cancelled
+    assert f"{result.evaluation.accuracy:.1%}" in view.evaluation_label.text()
+    assert (view.confusion.matrix == result.evaluation.confusion).all()
+    assert view.confusion.cell_texts() == [str(n) for n in result.evaluation.confusion.ravel()]
+    assert [view.metrics_table.item(r, 0).text() for r in range(3)] == list(TEXTURES)
+    assert view.misclassified_list.count() == len(result.evaluation.misclassified)
+
+    target = tmp_path / "textures"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    with qtbot.waitSignal(view.model_saved, timeout=RUN_TIMEOUT_MS) as saved:
+        view.save_button.click()
+    assert saved.args == [str(target) + ".keras"] and (tmp_path / "textures.keras").is_file()
+    assert view.open_button.isEnabled()
+    view.export_tflite()  # the dialog answers "textures" again: .tflite is appended
+    _finished(qtbot, view)
+    assert (tmp_path / "textures.tflite").is_file()
+    assert (tmp_path / "textures_labels.txt").read_text().split() == list(TEXTURES)
+
+
+def test_stop_keeps_the_best_epoch_so_far(qtbot, view, textures):
+    _small_run(view, textures, epochs=50, input_size=64)
+    view.augment_boxes["flip"].setChecked(True)  # trains on images: seconds per epoch
+    _finished(qtbot, view)
+    view.start()
+    qtbot.waitUntil(lambda: len(view.curves.points("loss")[0]) >= 1, timeout=RUN_TIMEOUT_MS)
+    assert view.stop_button.isEnabled()
+    view.stop_button.click()
+    _finished(qtbot, view)
+    result = view.result
+    assert result is not None and result.cancelled
+    assert 1 <= len(result.history) < 50
+    assert "Stopped" in view.progress_label.text()
+    assert view.save_button.isEnabled()
+
+
+def test_from_the_main_window_train_save_reopen_and_open_a_mistake(
+    qtbot, textures, tmp_path, monkeypatch
+):
+    window = open_window(qtbot)
+    window.actions["train"].trigger()
+    view = window._training_window
+    assert view.isVisible() and view.worker is window.session.worker
+    _small_run(view, textures, epochs=2)
+    view.weights_combo.setCurrentIndex(1)  # a random base: plenty of mistakes to click
+    _finished(qtbot, view)
+    view.start()
+    _finished(qtbot, view)
+    assert view.misclassified_list.count() > 0
+    item = view.misclassified_list.item(0)
+    view.misclassified_list.itemClicked.emit(item)
+    path = item.data(Qt.ItemDataRole.UserRole)
+    assert window.image_pane.current_path() == path
+
+    target = tmp_path / "random.keras"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    view.save_button.click()
+    _finished(qtbot, view)
+    assert str(target) in window.model_selector.keys()
+    assert window.settings.recent_models[0] == str(target)
+    view.open_button.click()
+    wait_for_model(qtbot, window, name="random.keras")
+    wait_idle(window)
+    model = window.session.model
+    assert (model.class_count, model.preprocess, model.input_size) == (3, "none", (64, 64))
+    assert "efficientnet_lite0" in [node["name"] for node in model.layers]  # nested base
+    entry = window.session.current_entry()
+    assert entry is not None and entry.labels and entry.labels[0].label in TEXTURES
