@@ -1,0 +1,284 @@
+"""How responsive the window is: launch to window shown, to first prediction, and the event
+loop's longest stall while 100 photos are classified.
+
+Each run is a fresh process (``--child``), started the way ``convlens`` starts the window,
+offscreen, on a first-run configuration (so the built-in model loads). The child:
+
+1. records when the main window first paints (time since the parent spawned it);
+2. adds one photo at once, as a user dropping a photo at launch, and records when its top-5
+   is known;
+3. then adds a folder of 100 photos and, while they are classified, runs a 5 ms QTimer
+   heartbeat; the largest gap between beats is the longest stall of the GUI thread.
+
+Targets (issue 3): window shown < 1.5 s; longest stall < 50 ms.
+Writes bench/results/gui.json and the gui_responsiveness section of docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+HEARTBEAT_MS = 5
+STALL_TARGET_MS = 50.0
+SHOWN_TARGET_S = 1.5
+BATCH = 100
+RUNS = 3
+BROWSE_STEPS = 10
+
+
+# -- the child: one launch of the window -------------------------------------------------------
+
+
+def child(first_photo: str, folder: str, out: str) -> None:
+    spawned = float(os.environ["CONVLENS_BENCH_T0"])
+    from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer
+
+    from gui.app import create_application
+
+    app = create_application([])
+    from gui.image_list import DONE, FAILED
+    from gui.main_window import MainWindow
+
+    report: dict = {}
+    window = MainWindow()
+    images = window.session.images
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and "shown_s" not in report:
+                report["shown_s"] = time.time() - spawned
+            return False
+
+    painter = FirstPaint()
+    window.installEventFilter(painter)
+
+    class Heartbeat:
+        """Gaps between 5 ms timer beats on the GUI thread: how long it could not react."""
+
+        def __init__(self) -> None:
+            self.clock, self.beats = QElapsedTimer(), []
+            self.timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=HEARTBEAT_MS)
+            self.timer.timeout.connect(lambda: self.beats.append(self.clock.nsecsElapsed()))
+
+        def start(self) -> None:
+            self.clock.start()
+            self.beats = [0]
+            self.timer.start()
+
+        def stop(self) -> list[float]:
+            self.timer.stop()
+            return [(b - a) / 1e6 for a, b in zip(self.beats, self.beats[1:], strict=False)]
+
+    heartbeat = Heartbeat()
+    phase = {"name": "start"}
+    browse = {"left": BROWSE_STEPS}
+
+    def on_result(*_args) -> None:
+        entry = images.entry(first_photo)
+        if phase["name"] == "start" and entry is not None and entry.state == DONE:
+            report["first_prediction_s"] = time.time() - spawned
+            report["first_label"] = entry.labels[0].label
+            phase["name"] = "batch"
+            report["batch_started"] = time.perf_counter()
+            heartbeat.start()
+            window.add_images([folder])
+        elif phase["name"] == "batch" and len(images.paths([DONE, FAILED])) == BATCH + 1:
+            report["batch"] = _gap_summary(heartbeat.stop())
+            report["batch_s"] = time.perf_counter() - report.pop("batch_started")
+            phase["name"] = "browse"
+            QTimer.singleShot(0, start_browsing)
+
+    def start_browsing() -> None:
+        # A user looking around: a conv layer's activations, then image after image.
+        heartbeat.start()
+        window.session.activations_ready.connect(lambda _result: QTimer.singleShot(50, step))
+        window.layer_tree.select_layer("block3a_expand_conv")
+
+    def step() -> None:
+        browse["left"] -= 1
+        if browse["left"] < 0:
+            report["browse"] = _gap_summary(heartbeat.stop())
+            window.close()
+            return
+        paths = images.paths()
+        window.image_pane.select_path(paths[1 + (BROWSE_STEPS - browse["left"]) * 7 % BATCH])
+
+    images.dataChanged.connect(on_result)
+    window.show()
+    QTimer.singleShot(0, window.start)
+    QTimer.singleShot(0, lambda: window.add_images([first_photo]))
+    QTimer.singleShot(300_000, app.quit)  # a safety net, never reached in a healthy run
+    app.exec()
+    Path(out).write_text(json.dumps(report))
+
+
+def _gap_summary(gaps_ms: list[float]) -> dict:
+    return {
+        "beats": len(gaps_ms) + 1,
+        "longest_stall_ms": max(gaps_ms) if gaps_ms else None,
+        "p99_gap_ms": _percentile(gaps_ms, 99),
+        "median_gap_ms": statistics.median(gaps_ms) if gaps_ms else None,
+        "gaps_over_target": sum(g > STALL_TARGET_MS for g in gaps_ms),
+        "worst_gaps_ms": [round(g, 1) for g in sorted(gaps_ms)[-5:]],
+    }
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+# -- the parent: photos, runs, report ---------------------------------------------------------
+
+
+def make_photos(folder: Path) -> Path:
+    """100 distinct photos from scikit-image's pictures (crops, sizes), and one to drop first."""
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    sources = [skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut()]
+    sources += [skimage.data.rocket(), np.stack([skimage.data.camera()] * 3, axis=-1)]
+    rng = np.random.default_rng(0)
+    batch = folder / "batch"
+    batch.mkdir(parents=True)
+    for i in range(BATCH):
+        image = sources[i % len(sources)]
+        h, w = image.shape[:2]
+        ch, cw = int(h * rng.uniform(0.6, 1)), int(w * rng.uniform(0.6, 1))
+        y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        crop = Image.fromarray(image[y : y + ch, x : x + cw])
+        scale = rng.uniform(0.8, 3.0)  # some photos larger than the originals, as phones make
+        crop = crop.resize((int(cw * scale), int(ch * scale)))
+        crop.save(batch / f"photo_{i:03d}.jpg", quality=90)
+    first = folder / "chelsea.jpg"
+    Image.fromarray(skimage.data.chelsea()).save(first, quality=92)
+    return first
+
+
+def run_child(first: Path, folder: Path, workdir: Path, index: int) -> dict:
+    out = workdir / f"run{index}.json"
+    env = dict(os.environ)
+    env.update(
+        {
+            "QT_QPA_PLATFORM": "offscreen",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CONVLENS_CONFIG_DIR": str(workdir / f"config{index}"),  # a first start each time
+        }
+    )
+    env["CONVLENS_BENCH_T0"] = repr(time.time())
+    subprocess.run(
+        [sys.executable, __file__, "--child", str(first), str(folder), str(out)],
+        env=env,
+        cwd=REPO,
+        check=True,
+        timeout=600,
+        stderr=subprocess.DEVNULL,
+    )
+    return json.loads(out.read_text())
+
+
+def main() -> int:
+    from bench.common import (
+        environment,
+        environment_line,
+        log,
+        markdown_table,
+        temporary_folder,
+        update_benchmarks_doc,
+        write_results,
+    )
+
+    workdir = temporary_folder("convlens-bench-gui-")
+    first = make_photos(workdir)
+    folder = workdir / "batch"
+    log("warm-up launch (converts the built-in model into the cache if needed)…")
+    run_child(first, folder, workdir, 0)
+    runs = []
+    for index in range(1, RUNS + 1):
+        runs.append(run_child(first, folder, workdir, index))
+        log(f"run {index}: {json.dumps(runs[-1])}")
+
+    def median(key):
+        return statistics.median(run[key] for run in runs)
+
+    def stalls(phase):
+        values = [run[phase]["longest_stall_ms"] for run in runs]
+        return statistics.median(values), max(values)
+
+    shown, first_prediction = median("shown_s"), median("first_prediction_s")
+    batch_stall, batch_worst = stalls("batch")
+    browse_stall, browse_worst = stalls("browse")
+    results = {
+        "runs": runs,
+        "window_shown_s": shown,
+        "first_prediction_s": first_prediction,
+        "batch_longest_stall_ms": batch_stall,
+        "batch_longest_stall_worst_ms": batch_worst,
+        "browse_longest_stall_ms": browse_stall,
+        "browse_longest_stall_worst_ms": browse_worst,
+        "batch_s": median("batch_s"),
+        "targets": {"window_shown_s": SHOWN_TARGET_S, "longest_stall_ms": STALL_TARGET_MS},
+        "environment": environment(),
+    }
+    write_results("gui", results)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    rows = [
+        ["launch → window shown", f"{shown:.2f} s", f"< {SHOWN_TARGET_S} s",
+         verdict(shown < SHOWN_TARGET_S)],
+        ["launch → first top-5 (TensorFlow import and model load included)",
+         f"{first_prediction:.1f} s", "—", ""],
+        [f"longest GUI stall while {BATCH} photos are classified (worst run)",
+         f"{batch_stall:.0f} ms ({batch_worst:.0f} ms)", f"< {STALL_TARGET_MS:.0f} ms",
+         verdict(batch_stall < STALL_TARGET_MS)],
+        [f"longest GUI stall browsing {BROWSE_STEPS} photos with a conv layer's grid (worst run)",
+         f"{browse_stall:.0f} ms ({browse_worst:.0f} ms)", "—", ""],
+        [f"{BATCH} photos classified in", f"{median('batch_s'):.1f} s", "—", ""],
+    ]  # fmt: skip
+    table = markdown_table(["measure", "value", "target", ""], rows)
+    print(table)
+    body = f"""
+## Window responsiveness (`bench/gui_responsiveness.py`)
+
+Each run launches the window in a fresh process (offscreen Qt, first-start settings, so the
+built-in EfficientNet-Lite0 loads), adds one photo at once, and when its top-5 is known adds
+{BATCH} photos (scikit-image pictures, random crops and sizes). A {HEARTBEAT_MS} ms `QTimer`
+heartbeat runs on the GUI thread while they are classified; the largest gap between beats
+is the longest time the window could not react. Then it selects a conv layer and steps
+through {BROWSE_STEPS} photos, each showing its activation grid (rendered on the GUI thread by
+pyqtgraph), with the heartbeat still running. Medians of {RUNS} runs after one warm-up
+launch, the worst run in brackets. The machine is shared: see the load average below.
+
+{table}
+
+{environment_line(results["environment"])}
+Raw samples: `bench/results/gui.json`.
+"""
+    update_benchmarks_doc("gui_responsiveness", body)
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=3, metavar=("FIRST", "FOLDER", "OUT"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        sys.exit(0)
+    sys.exit(main())
