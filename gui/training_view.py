@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -107,12 +108,13 @@ class TrainingWindow(QMainWindow):
         scroll.setWidget(settings)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(380)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
         splitter.addWidget(self._run_panel())
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 800])
+        splitter.setSizes([470, 900])
         self.setCentralWidget(splitter)
         self.resize(1280, 860)
 
@@ -140,6 +142,9 @@ class TrainingWindow(QMainWindow):
         self.class_table = QTableWidget(0, 2)
         self.class_table.setHorizontalHeaderLabels(["class", "images"])
         self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.class_table.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.class_table.verticalHeader().hide()
         self.class_table.setMaximumHeight(150)
         layout.addWidget(self.class_table)
@@ -205,19 +210,25 @@ class TrainingWindow(QMainWindow):
         self.fine_tune_epochs = _spin(1, 1000, 5)
         stage.addWidget(self.two_stage)
         stage.addWidget(self.fine_tune_top)
-        stage.addWidget(QLabel("layers for"))
-        stage.addWidget(self.fine_tune_epochs)
-        stage.addWidget(QLabel("epochs at lr/10"))
+        stage.addWidget(QLabel("layers"))
+        stage.addStretch(1)
         self.two_stage.toggled.connect(self._update_buttons)
         form.addRow("Two stages", stage)
-        augment = QHBoxLayout()
+        form.addRow("Fine-tuning epochs (lr/10)", self.fine_tune_epochs)
+        augment = QGridLayout()
         self.augment_boxes = {}
-        for name, tip in AUGMENTATIONS.items():
+        for i, (name, tip) in enumerate(AUGMENTATIONS.items()):
             check = QCheckBox(name)
             check.setToolTip(tip)
-            augment.addWidget(check)
+            augment.addWidget(check, i // 2, i % 2)
             self.augment_boxes[name] = check
         form.addRow("Augmentation", augment)
+        for combo in (self.model_combo, self.weights_combo, self.head_combo, self.freeze_combo):
+            # Long entries must not widen the whole settings column; the list shows them.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(16)
         return box
 
     def _training_group(self) -> QGroupBox:
@@ -229,8 +240,9 @@ class TrainingWindow(QMainWindow):
         form.addRow("Learning rate", self.lr)
         self.batch_size = _spin(1, 1024, 32)
         form.addRow("Batch size", self.batch_size)
-        self.patience = _spin(0, 100, 3, special="no early stopping")
-        form.addRow("Stop after epochs without progress", self.patience)
+        self.patience = _spin(0, 100, 3, special="off")
+        self.patience.setToolTip("Stop after this many epochs without a better validation loss")
+        form.addRow("Early stopping patience", self.patience)
         self.seed = _spin(0, 2**31 - 1, 0)
         form.addRow("Seed", self.seed)
         return box
