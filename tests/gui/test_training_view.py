@@ -9,13 +9,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from gui.training_view import TrainingWindow
 from gui.worker import Worker
 from tests.gui.conftest import open_window, wait_for_model, wait_idle
-from tests.gui.test_window_images import drop
 from tests.image_corpus import write_truncated
 from tests.training_data import TEXTURES, make_texture_dataset
 
@@ -42,6 +42,24 @@ def _finished(qtbot, view) -> None:
     qtbot.waitUntil(lambda: not view.is_training() and not view._jobs, timeout=RUN_TIMEOUT_MS)
 
 
+def drop_folder(widget, folder) -> QDragEnterEvent:
+    """A real drag-enter and drop of a folder URL, as a file manager sends them."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    args = (
+        QPoint(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(*args)
+    QApplication.sendEvent(widget, enter)
+    if enter.isAccepted():
+        QApplication.sendEvent(widget, QDropEvent(*args))
+    return enter
+
+
 def _small_run(view, textures, epochs=4, input_size=64) -> None:
     view.set_dataset(str(textures.train_dir))
     view.val_dir_edit.setText(str(textures.val_dir))
@@ -58,8 +76,7 @@ def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
     shutil.copytree(textures.train_dir, data)
     write_truncated(data / "grass" / "broken.jpg")
     (data / "empty").mkdir()
-    enter, _dropped = drop(view, [data])
-    assert enter.isAccepted()
+    assert drop_folder(view, data).isAccepted()
     assert view.folder_edit.text() == str(data)
     rows = {
         view.class_table.item(r, 0).text(): view.class_table.item(r, 1).text()
