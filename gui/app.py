@@ -40,7 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     # Start loading once the event loop runs, so the window paints before the worker
     # competes with it for the interpreter.
     QTimer.singleShot(0, window.start)
-    return app.exec()
+    code = app.exec()
+    if not window.worker_stopped:
+        # The worker is stuck where it cannot be cancelled (inside TensorFlow's import or one
+        # long native call). Settings are saved; tearing down the interpreter around a
+        # running TensorFlow thread can crash, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
             main.addWidget(widget)
         main.setStretchFactor(2, 1)
         self._layout_pending = True  # first start: proportions are set once the size is known
+        self.worker_stopped = False
         self.splitters = {"main": main, "middle": middle, "images": self.image_pane.splitter}
         self.setCentralWidget(main)
 
@@ -83,7 +84,7 @@ class MainWindow(QMainWindow):
         for name, splitter in self.splitters.items():
             self.settings.set_window_bytes(f"splitter/{name}", splitter.saveState())
         self.settings.sync()
-        self.session.shutdown(timeout_s=2.0)
+        self.worker_stopped = self.session.shutdown(timeout_s=2.0)
         super().closeEvent(event)
 
     def _restore_window(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -80,3 +81,32 @@ def test_keyboard_shortcuts_are_listed_and_bound(window):
     for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+E", "Ctrl+Shift+C", "Ctrl+Shift+O", "F5", "Esc"):
         assert keys in listed and keys in bound
     json.dumps(sorted(bound))
+
+
+def test_closing_while_tensorflow_loads_exits_promptly(tmp_path):
+    """The real entry point: close the window 1 s after launch, mid TensorFlow import."""
+    code = """
+import time
+start = time.perf_counter()
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from gui import app
+app.create_application([])
+QTimer.singleShot(1000, QApplication.closeAllWindows)
+status = app.main([])
+print("exited", status, round(time.perf_counter() - start, 2), flush=True)
+"""
+    env = {
+        "QT_QPA_PLATFORM": "offscreen",
+        "PATH": "/usr/bin:/bin",
+        "CONVLENS_CONFIG_DIR": str(tmp_path / "config"),
+        "CONVLENS_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert elapsed < 10  # 1 s of window, at most 2 s waiting for the worker, start-up
+    assert (tmp_path / "config" / "settings.ini").is_file()  # geometry saved on the way out

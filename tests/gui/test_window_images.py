@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
@@ -16,8 +16,8 @@ def drop(widget, paths) -> tuple[QDragEnterEvent, QDropEvent]:
     """Send a real drag-enter and drop of file URLs to widget, as a file manager would."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    center = QPointF(widget.rect().center())
-    enter = QDragEnterEvent(
+    center = widget.rect().center()
+    enter = QDragEnterEvent(  # QPoint: the one signature PySide6 6.11 and 6.12 share
         center,
         Qt.DropAction.CopyAction,
         mime,
@@ -26,7 +26,7 @@ def drop(widget, paths) -> tuple[QDragEnterEvent, QDropEvent]:
     )
     QApplication.sendEvent(widget, enter)
     dropped = QDropEvent(
-        center,
+        QPointF(center),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -92,7 +92,7 @@ def test_a_drop_without_files_is_refused(window):
     mime = QMimeData()
     mime.setText("just text")
     enter = QDragEnterEvent(
-        QPointF(5, 5),
+        QPoint(5, 5),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

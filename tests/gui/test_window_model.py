@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -136,8 +137,57 @@ def test_closing_while_busy_ends_the_worker_quickly(qtbot, many_photos):
     window = open_window(qtbot)
     window.add_images([str(p) for p in many_photos])
     qtbot.waitUntil(lambda: window.task_status.is_busy("classify"))
-    thread = next(t for t in __import__("threading").enumerate() if t.name == WORKER_THREAD)
+    thread = next(t for t in threading.enumerate() if t.name == WORKER_THREAD)
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 2.5
     assert not thread.is_alive()
+
+
+def test_cancelling_a_load_keeps_the_model(window, small_classifier, qtbot):
+    window.load_model(LoadRequest(str(small_classifier)))
+    assert window.task_status.text() == "Loading fruit.keras…"
+    window.task_status.cancel_current()
+    qtbot.waitUntil(lambda: not window.session.is_loading())
+    wait_idle(window)
+    assert window.session.model.name == BUILTIN_NAME
+    assert window.model_selector.current_key() == BUILTIN_NAME
+    assert window.task_status.text() == "Loading fruit.keras cancelled"
+
+
+def test_a_model_with_code_asks_for_trust(window, tmp_path, monkeypatch, qtbot):
+    import keras
+
+    path = tmp_path / "lambda.keras"
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Lambda(lambda t: t / 255.0, name="scale")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(path)
+    asked = []
+    monkeypatch.setattr(model_dialogs, "ask_trust", lambda parent, text: asked.append(text) or True)
+    monkeypatch.setattr(model_dialogs, "ask_preprocessing", lambda *a: "none")
+    window.load_model(LoadRequest(str(path)))
+    wait_for_model(qtbot, window, "lambda.keras")
+    assert asked and "Lambda" in asked[0]
+
+
+def test_a_missing_last_model_falls_back_to_the_built_in_model(qtbot, tmp_path):
+    settings = Settings()
+    settings.last_model = str(tmp_path / "gone.keras")
+    settings.sync()
+    window = open_window(qtbot, start=False)
+    window.start()
+    wait_for_model(qtbot, window, BUILTIN_NAME)
+    assert any("gone.keras" in box.text() for box in message_boxes())
+    close_message_boxes()
+
+
+def test_open_images_from_the_file_menu(window, photos, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    chosen = [str(photos["coffee"]), str(photos["chelsea"])]
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (chosen, ""))
+    window.actions["open_images"].trigger()
+    assert window.session.images.paths() == chosen
+    wait_idle(window)
+    assert Settings().recent_image_dirs == [str(photos["coffee"].parent)]
