@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from core.errors import ModelLoadError
-from core.layers import is_nested_model, symbolic_output
+from core.layers import PATH_SEPARATOR, find_layer, is_nested_model, symbolic_output
 from core.models import load_model, load_model_file
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from core.train_config import TrainConfig, TrainConfigError
@@ -192,14 +192,33 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
+def _leaves(model, prefix: str = ""):
+    """(path, layer) of every layer that is not itself a model, nested ones included."""
+    for layer in model.layers:
+        path = f"{prefix}{layer.name}"
+        if is_nested_model(layer):
+            yield from _leaves(layer, path + PATH_SEPARATOR)
+        else:
+            yield path, layer
+
+
 def trainable_names(base: keras.Model, config: TrainConfig) -> list[str]:
-    """The base's top-level layers a configuration trains in its first stage."""
+    """The base layers a configuration trains in its first stage.
+
+    Names are top-level layers of the base, or "/"-joined paths into a nested model
+    (what the layer tree's checkboxes give); a nested model's name stands for all of it.
+    """
     names = [layer.name for layer in base.layers]
     if config.trainable_layers is not None:
-        unknown = [name for name in config.trainable_layers if name not in names]
+        unknown = []
+        for path in config.trainable_layers:
+            try:
+                find_layer(base, path)
+            except KeyError:
+                unknown.append(path)
         if unknown:
             raise TrainConfigError(f"The base has no layer(s) {', '.join(unknown)}.")
-        return [name for name in names if name in config.trainable_layers]
+        return list(config.trainable_layers)
     if config.freeze == "all":
         return []
     if config.freeze == "none":
@@ -214,19 +233,17 @@ def trainable_names(base: keras.Model, config: TrainConfig) -> list[str]:
 
 
 def freeze_base(base: keras.Model, train: list[str]) -> None:
-    """Train exactly the named top-level layers of base; BatchNormalization always stays frozen.
+    """Train exactly the named layers of base (names or paths, see trainable_names).
 
-    A frozen BatchNormalization layer runs in inference mode (Keras 3), keeping the
-    pretrained statistics: re-estimating them from a small dataset's batches is what
-    usually ruins fine-tuning.
+    BatchNormalization always stays frozen: a frozen BatchNormalization layer runs in
+    inference mode (Keras 3), keeping the pretrained statistics; re-estimating them from
+    a small dataset's batches is what usually ruins fine-tuning.
     """
-    base.trainable = True
+    base.trainable = True  # Keras sets every layer inside too; the leaves are set below
     wanted = set(train)
-    for layer in base.layers:
-        layer.trainable = layer.name in wanted
-    for layer in _all_layers(base):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
+    for path, layer in _leaves(base):
+        inside = any(path == w or path.startswith(w + PATH_SEPARATOR) for w in wanted)
+        layer.trainable = inside and not isinstance(layer, keras.layers.BatchNormalization)
     if not wanted:
         base.trainable = False  # so the layer tree shows the whole base as frozen
 

@@ -54,6 +54,19 @@ def scan(folder: str) -> Callable:
     return run
 
 
+def base_layers(config: TrainConfig) -> Callable:
+    """The layer tree of the base a configuration would train on (LayerNode dicts)."""
+
+    def run(ctx) -> list[dict]:
+        from core.heads import load_base
+        from core.layers import layer_tree
+
+        base = load_base(config, progress=ctx.progress, cancel=ctx.cancel)
+        return [node.to_dict() for node in layer_tree(base.model)]
+
+    return run
+
+
 def train(config: TrainConfig, stop: CancelToken, dataset=None) -> Callable:
     """Train; epochs and batches stream as ("epoch", EpochLog) / ("batch", BatchLog)."""
 

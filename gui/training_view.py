@@ -51,12 +51,14 @@ from core.train_config import AUGMENTATIONS, HEADS, TrainConfig
 from core.zoo import BUILTIN_NAME, ZOO
 from gui import training_jobs
 from gui.error_dialog import show_error, user_message
+from gui.layer_tree_view import LayerTreeView
 from gui.training_plots import ConfusionMatrix, TrainingCurves
 
 FREEZE_CHOICES = [
     ("all", "Freeze the whole base (fastest)"),
     ("none", "Train the whole base"),
     ("up-to", "Freeze up to the layer:"),
+    ("choose", "Choose in the base's layer tree"),
 ]
 THUMBNAIL = QSize(48, 48)
 MAX_MISCLASSIFIED_SHOWN = 200
@@ -97,6 +99,7 @@ class TrainingWindow(QMainWindow):
         self.saved_path: str | None = None
         self._jobs: dict[int, str] = {}  # job id -> what it does
         self._stop: CancelToken | None = None
+        self._layers_key: tuple | None = None  # the base whose layers the tree shows
 
         settings = QWidget()
         form = QVBoxLayout(settings)
@@ -201,7 +204,10 @@ class TrainingWindow(QMainWindow):
             self.freeze_combo.addItem(text, key)
         self.freeze_layer = QLineEdit()
         self.freeze_layer.setPlaceholderText("layer name, e.g. block6a_expand_conv")
-        self.freeze_combo.currentIndexChanged.connect(self._update_buttons)
+        self.freeze_combo.currentIndexChanged.connect(self._on_freeze_combo_changed)
+        self.model_combo.currentIndexChanged.connect(self._request_base_layers)
+        self.weights_combo.currentIndexChanged.connect(self._request_base_layers)
+        self.input_size.editingFinished.connect(self._request_base_layers)
         form.addRow("Freezing", self.freeze_combo)
         form.addRow("", self.freeze_layer)
         stage = QHBoxLayout()
@@ -293,7 +299,10 @@ class TrainingWindow(QMainWindow):
         )
         self.evaluation_label = QLabel("")
         self.evaluation_label.setWordWrap(True)
+        self.layer_tree = LayerTreeView()
+        self.layer_tree.set_trainable_editable(True)
         tabs = QTabWidget()
+        tabs.addTab(self.layer_tree, "Base layers")
         tabs.addTab(self.confusion, "Confusion matrix")
         tabs.addTab(self.metrics_table, "Per class")
         tabs.addTab(self.misclassified_list, "Misclassified")
@@ -376,13 +385,48 @@ class TrainingWindow(QMainWindow):
             event.acceptProposedAction()
             self.set_dataset(folder)
 
+    # -- choosing layers ----------------------------------------------------------------------
+
+    def _base_options(self) -> TrainConfig:
+        return TrainConfig(
+            data_dir=".",
+            model=self.model_combo.currentData() or BUILTIN_NAME,
+            weights=self.weights_combo.currentData(),
+            input_size=self.input_size.value() or None,
+        )
+
+    def _on_freeze_combo_changed(self) -> None:
+        if self.freeze_combo.currentData() == "choose":
+            self._request_base_layers()
+            self.evaluation_tabs.setCurrentWidget(self.layer_tree)
+        self._update_buttons()
+
+    def _request_base_layers(self) -> None:
+        """Show the chosen base's layers with freeze checkboxes (built on the worker)."""
+        if self.freeze_combo.currentData() != "choose":
+            return
+        options = self._base_options()
+        key = (options.model, options.weights, options.input_size)
+        if key == self._layers_key:
+            return
+        self._layers_key = key
+        self.layer_tree.clear()
+        job = self.worker.submit(
+            "train-layers", training_jobs.base_layers(options), model_bound=False
+        )
+        self._jobs[job.id] = "layers"
+
     # -- running ----------------------------------------------------------------------------
 
     def config(self) -> TrainConfig:
         """The options as shown; TrainConfigError names the first bad one."""
-        freeze = self.freeze_combo.currentData()
+        freeze, chosen = self.freeze_combo.currentData(), None
         if freeze == "up-to":
             freeze = f"up-to:{self.freeze_layer.text().strip()}"
+        elif freeze == "choose":
+            freeze = "all"
+            state = self.layer_tree.trainable_state()
+            chosen = tuple(path for path, trainable in state.items() if trainable)
         return TrainConfig(
             data_dir=self.folder_edit.text().strip(),
             model=self.model_combo.currentData() or BUILTIN_NAME,
@@ -392,6 +436,7 @@ class TrainingWindow(QMainWindow):
             dense_units=self.dense_units.value(),
             dropout=self.dropout.value(),
             freeze=freeze,
+            trainable_layers=chosen,
             fine_tune_top=self.fine_tune_top.value() if self.two_stage.isChecked() else 0,
             fine_tune_epochs=self.fine_tune_epochs.value(),
             epochs=self.epochs.value(),
@@ -522,6 +567,12 @@ class TrainingWindow(QMainWindow):
             self.progress_label.setText(
                 "Stopped: kept the best epoch." if result.cancelled else "Done."
             )
+        elif what == "layers":
+            self.layer_tree.set_layers(result)
+            # Start from a frozen base: the user ticks what to train.
+            state = self.layer_tree.trainable_state()
+            self.layer_tree.set_trainable_state(dict.fromkeys(state, False))
+            self.progress_label.setText("Tick the base layers to train (BatchNorm stays frozen).")
         elif what == "save":
             self.saved_path = str(result)
             self.progress_label.setText(f"Saved {result}")
@@ -534,7 +585,10 @@ class TrainingWindow(QMainWindow):
         what = self._jobs.pop(job.id, None)
         if what is None:
             return
+        if what == "layers":
+            self._layers_key = None
         titles = {
+            "layers": "Cannot build the base",
             "scan": "Cannot use this dataset",
             "train": "Training failed",
             "save": "Could not save the model",

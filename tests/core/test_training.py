@@ -23,6 +23,7 @@ from core.builtin_model import builtin_model_file
 from core.errors import Cancelled, ExportError
 from core.evaluation import evaluate
 from core.heads import (
+    freeze_base,
     frozen_layers_in_inference,
     preprocessing_layer,
     trainable_names,
@@ -232,6 +233,35 @@ def test_freezing_choices_name_the_trained_base_layers(pretrained, config):
     assert chosen == ["top_conv", "top_bn"]
     with pytest.raises(TrainConfigError, match="no layer 'nope'"):
         trainable_names(base, replace(config, freeze="up-to:nope"))
+
+
+def _nested_base() -> keras.Model:
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv_a")(inputs)
+    x = keras.layers.BatchNormalization(name="bn_a")(x)
+    inner = keras.Model(inputs, keras.layers.Conv2D(4, 1, name="conv_b")(x), name="inner")
+    outer_in = keras.Input((8, 8, 3))
+    y = keras.layers.Conv2D(2, 1, name="conv_c")(inner(outer_in))
+    return keras.Model(outer_in, y, name="base")
+
+
+def test_layer_tree_paths_choose_layers_inside_a_nested_base(config):
+    base = _nested_base()
+    chosen = replace(config, trainable_layers=("inner/conv_b", "conv_c"))
+    freeze_base(base, trainable_names(base, chosen))
+    trained = sorted(v.path for v in base.trainable_weights)
+    assert trained == ["conv_b/bias", "conv_b/kernel", "conv_c/bias", "conv_c/kernel"]
+    freeze_base(base, trainable_names(base, replace(config, trainable_layers=("inner",))))
+    assert sorted(v.path for v in base.trainable_weights) == [
+        "conv_a/bias",
+        "conv_a/kernel",
+        "conv_b/bias",
+        "conv_b/kernel",
+    ]  # a whole nested block, its BatchNormalization still frozen
+    freeze_base(base, [])
+    assert base.trainable_weights == [] and not base.trainable
+    with pytest.raises(TrainConfigError, match="inner/nope"):
+        trainable_names(base, replace(config, trainable_layers=("inner/nope",)))
 
 
 def test_frozen_dropout_is_silenced_only_while_training():

@@ -193,3 +193,21 @@ def test_from_the_main_window_train_save_reopen_and_open_a_mistake(
     assert "efficientnet_lite0" in [node["name"] for node in model.layers]  # nested base
     entry = window.session.current_entry()
     assert entry is not None and entry.labels and entry.labels[0].label in TEXTURES
+
+
+def test_layers_ticked_in_the_layer_tree_are_the_ones_trained(qtbot, view, textures):
+    _small_run(view, textures, epochs=1)
+    _finished(qtbot, view)
+    view.freeze_combo.setCurrentIndex(view.freeze_combo.findData("choose"))
+    _finished(qtbot, view)  # the base's layers come from the worker
+    assert view.evaluation_tabs.currentWidget() is view.layer_tree
+    state = view.layer_tree.trainable_state()
+    assert len(state) > 100 and not any(state.values())  # a frozen base to start from
+    view.layer_tree.set_trainable_state({"top_conv": True})  # as a ticked checkbox does
+    view.start()
+    _finished(qtbot, view)
+    result = view.result
+    assert result.config.trainable_layers == ("top_conv",)
+    assert not result.fast_path  # a layer of the base trains: the images go through it
+    base = result.loaded.model.get_layer("efficientnet_lite0")
+    assert [w.path for w in base.trainable_weights] == ["top_conv/kernel"]
