@@ -74,6 +74,7 @@ class Session(QObject):
         self.versions: dict[str, str] = {}
         self._generation = 0
         self._loads: dict[int, LoadRequest] = {}
+        self._replacing_load = False
         self._classify_jobs: dict[int, tuple[str, ...]] = {}
         self._submitted: set[str] = set()
         self._batch_done = self._batch_total = 0
@@ -92,7 +93,11 @@ class Session(QObject):
 
     def load_model(self, request: LoadRequest) -> JobHandle:
         """Switch model. Work for the old model is cancelled; the images are classified again."""
-        self.worker.cancel("load")
+        self._replacing_load = True  # the loads cancelled here are replaced, not abandoned
+        try:
+            self.worker.cancel("load")
+        finally:
+            self._replacing_load = False
         self._cancel_classification(user=False)
         job = self.worker.submit(
             "load",
@@ -319,7 +324,7 @@ class Session(QObject):
     def _on_job_cancelled(self, job: JobHandle) -> None:
         if job.kind == "load":
             request = self._loads.pop(job.id, None)
-            if not self._loads:  # not just superseded by a newer load
+            if not self._loads and not self._replacing_load:  # not replaced by a newer load
                 self.task_done.emit("load", f"Loading {request.display_name} cancelled")
                 self.model_load_cancelled.emit(request)
                 self._schedule_classification()

@@ -191,3 +191,14 @@ def test_open_images_from_the_file_menu(window, photos, monkeypatch):
     assert window.session.images.paths() == chosen
     wait_idle(window)
     assert Settings().recent_image_dirs == [str(photos["coffee"].parent)]
+
+
+def test_choosing_another_model_while_the_first_loads(qtbot, small_classifier):
+    window = open_window(qtbot, start=False)
+    window.start()  # the built-in model starts loading…
+    window.load_model(LoadRequest(str(small_classifier)))  # …and the user picks another
+    wait_for_model(qtbot, window, "fruit.keras")
+    wait_idle(window)
+    assert window.session.model.name == "fruit.keras"
+    assert window.model_selector.current_key() == str(small_classifier)
+    assert message_boxes() == []
