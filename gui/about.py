@@ -13,7 +13,8 @@ from PySide6.QtCore import qVersion
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 SHORTCUTS = [
-    ("Ctrl+O", "Open images or folders"),
+    ("Ctrl+O", "Open images"),
+    ("Ctrl+Shift+F", "Open a folder of images (searched recursively)"),
     ("Drop", "Drop image files or folders anywhere on the window"),
     ("Ctrl+V", "Paste an image (or copied files) from the clipboard"),
     ("Del", "Remove the selected images"),
@@ -21,9 +22,12 @@ SHORTCUTS = [
     ("F5", "Classify images that were not classified"),
     ("Ctrl+Shift+C", "Copy the top-5 predictions as text"),
     ("Ctrl+Shift+O", "Open a model file"),
+    ("Ctrl+L", "Filter the layer tree"),
+    ("Ctrl+T", "Train a classifier on your own labelled folders"),
     ("Ctrl+E", "Export features"),
     ("Ctrl+Shift+E", "Export the activation grid as PNG"),
     ("Esc", "Cancel the running work"),
+    ("F1", "This list of shortcuts"),
     ("Ctrl+Q", "Quit"),
 ]
 
