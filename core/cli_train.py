@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from core.train_config import AUGMENTATIONS, HEADS, TrainConfig, TrainConfigError
-from core.zoo import BUILTIN_NAME
+from core.zoo import BUILTIN_NAME, get_spec
 
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
@@ -86,6 +86,15 @@ def config_from_args(args) -> TrainConfig:
         raise UsageError(f"{args.data_dir} is not a folder")
     if args.val_dir and not Path(args.val_dir).is_dir():
         raise UsageError(f"{args.val_dir} is not a folder")
+    if get_spec(args.model) is None and not Path(args.model).is_file():
+        raise UsageError(
+            f"unknown model {args.model!r}: use a zoo name (see 'convlens models') or a model file"
+        )
+    if (
+        args.weights.lower() not in ("imagenet", "none", "random")
+        and not Path(args.weights).is_file()
+    ):
+        raise UsageError(f"the weights file {args.weights} does not exist")
     _check_output(args.out, ".keras", args.overwrite)
     if args.tflite:
         _check_output(args.tflite, ".tflite", args.overwrite)
@@ -191,13 +200,16 @@ def cmd_train(args) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         for path, reason in dataset.unreadable:
             print(f"{path}: error: {reason}", file=sys.stderr)
-        result = train(
-            config,
-            progress=bars.progress,
-            on_epoch=bars.epoch,
-            on_batch=bars.batch,
-            dataset=dataset,
-        )
+        try:
+            result = train(
+                config,
+                progress=bars.progress,
+                on_epoch=bars.epoch,
+                on_batch=bars.batch,
+                dataset=dataset,
+            )
+        except TrainConfigError as exc:  # options only the model can check (a layer name)
+            raise UsageError(str(exc)) from exc
     finally:
         bars.close()
     saved = save_model(result, args.out)

@@ -34,6 +34,8 @@ def _run(capsys, *argv):
         (["--fine-tune-top", "4", "--freeze", "none"], "use it with --freeze all"),
         (["--val-dir", "/no/such/folder"], "/no/such/folder is not a folder"),
         (["--tflite", "model.onnx"], "must end in .tflite"),
+        (["--model", "AlexNet"], "unknown model 'AlexNet'"),
+        (["--weights", "/no/weights.h5"], "weights file /no/weights.h5 does not exist"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(capsys, textures, tmp_path, options, message):
@@ -41,6 +43,17 @@ def test_usage_errors_exit_2_with_one_line(capsys, textures, tmp_path, options, 
     assert status == 2 and out == ""
     [line] = err.strip().splitlines()
     assert line.startswith("convlens train: error: ") and message in line
+
+
+def test_an_unknown_freeze_layer_is_a_usage_error_found_once_the_base_is_built(
+    capsys, textures, tmp_path
+):
+    status, out, err = _run(
+        capsys, textures.train_dir, "--out", tmp_path / "m.keras", "--freeze", "up-to:nowhere"
+    )
+    assert status == 2 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("convlens train: error: --freeze up-to:nowhere")
+    assert not (tmp_path / "m.keras").exists()
 
 
 def test_output_paths_are_checked_before_training(capsys, textures, tmp_path):
