@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -127,7 +128,8 @@ class ImagePane(QWidget):
         self.network_toggle.toggled.connect(self._refresh_picture)
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Ignored width: a long file name must not squeeze the toggle below it.
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.caption.setStyleSheet("color: palette(placeholder-text);")
 
         top = QWidget()
@@ -138,11 +140,9 @@ class ImagePane(QWidget):
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.caption)
         bottom_layout.addWidget(self.picture, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.network_toggle)
-        row.addWidget(self.caption, 1)
-        bottom_layout.addLayout(row)
+        bottom_layout.addWidget(self.network_toggle)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
@@ -221,6 +221,6 @@ class ImagePane(QWidget):
         self.picture.set_image(image, pixelated=network)
         if network:
             height, width = self._input_size
-            self.caption.setText(f"network input {width}×{height}")
+            self.caption.setText(f"{Path(path).name}: network input {width}×{height}")
         else:
             self.caption.setText(Path(path).name)
