@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from core.errors import DatasetError
-from core.images import DEFAULT_RESIZE, fit_to_input, iter_loaded, load_image
+from core.images import DEFAULT_RESIZE, iter_loaded, load_fitted
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 IMAGE_CACHE_BYTES = 1 << 30
@@ -48,7 +48,7 @@ class ImageCache:
     def get(self, path: Path) -> np.ndarray:
         image = self._images.get(path)
         if image is None:
-            image = fit_to_input(load_image(path), self.size, self.resize)
+            image = load_fitted(path, self.size, self.resize)  # as classification reads it
             with self._lock:
                 if self._used + image.nbytes <= self._budget and path not in self._images:
                     self._images[path] = image
