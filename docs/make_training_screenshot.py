@@ -39,17 +39,17 @@ def main() -> int:
     view.resize(1500, 940)
     view.show()
     view.set_dataset(str(data.train_dir))
-    view.val_dir_edit.setText(str(data.val_dir))
-    view.input_size.setValue(96)
-    view.epochs.setValue(12)
-    view.patience.setValue(0)
+    view.settings.val_dir_edit.setText(str(data.val_dir))
+    view.settings.input_size.setValue(96)
+    view.settings.epochs.setValue(12)
+    view.settings.patience.setValue(0)
     settle(app, view)
     view.start()
     settle(app, view)
     if view.result is None:
         print("training did not finish", file=sys.stderr)
         return 1
-    view.evaluation_tabs.setCurrentWidget(view.confusion)
+    view.results.tabs.setCurrentWidget(view.results.confusion)
     for _ in range(20):
         app.processEvents()
     OUT.parent.mkdir(parents=True, exist_ok=True)

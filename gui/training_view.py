@@ -1,11 +1,10 @@
 """The training window (Tools → Train a classifier…): transfer learning on labelled folders.
 
-Left, the choices: a dataset folder (chosen or dropped; class counts, warnings, unreadable
-images), the base model and input size, the head, freezing, two-stage fine-tuning,
-augmentation and the training numbers. Right, the run: live loss and accuracy curves,
-batch progress with time left, then the evaluation (confusion matrix, per-class precision
-and recall, misclassified images). All model work runs on the main window's worker; this
-window only submits jobs (gui.training_jobs) and shows what comes back.
+Left, the settings (gui.training_settings): a dataset folder, chosen or dropped, the base
+model, head, freezing, two stages, augmentation and the training numbers. Right, the run:
+live loss and accuracy curves, batch progress with time left, then the evaluation
+(gui.training_results). All model work runs on the main window's worker; this window only
+submits jobs (gui.training_jobs) and shows what comes back.
 
 It talks to the main window through three signals, wired by ``show_for``: open an image
 in the main view, a model file was saved (for the recent list), open a model.
@@ -15,31 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImageReader, QPixmap
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QScrollArea,
-    QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -47,40 +30,12 @@ from PySide6.QtWidgets import (
 from core.datasets import DatasetInfo, scan_dataset
 from core.errors import ConvLensError
 from core.progress import CancelToken
-from core.train_config import AUGMENTATIONS, HEADS, TrainConfig
-from core.zoo import BUILTIN_NAME, ZOO
 from gui import training_jobs
 from gui.error_dialog import show_error, user_message
 from gui.layer_tree_view import LayerTreeView
-from gui.training_plots import ConfusionMatrix, TrainingCurves
-
-FREEZE_CHOICES = [
-    ("all", "Freeze the whole base (fastest)"),
-    ("none", "Train the whole base"),
-    ("up-to", "Freeze up to the layer:"),
-    ("choose", "Choose in the base's layer tree"),
-]
-THUMBNAIL = QSize(48, 48)
-MAX_MISCLASSIFIED_SHOWN = 200
-
-
-def _spin(low, high, value, step=1, special=None) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setValue(value)
-    if special:
-        box.setSpecialValueText(special)
-    return box
-
-
-def _double(low, high, value, step, decimals) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setValue(value)
-    return box
+from gui.training_plots import TrainingCurves
+from gui.training_results import TrainingResults
+from gui.training_settings import TrainingSettings
 
 
 class TrainingWindow(QMainWindow):
@@ -101,20 +56,12 @@ class TrainingWindow(QMainWindow):
         self._stop: CancelToken | None = None
         self._layers_key: tuple | None = None  # the base whose layers the tree shows
 
-        settings = QWidget()
-        form = QVBoxLayout(settings)
-        form.addWidget(self._dataset_group())
-        form.addWidget(self._model_group())
-        form.addWidget(self._training_group())
-        form.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(settings)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(380)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
+        self.settings = TrainingSettings()
+        self.settings.dataset_requested.connect(self.set_dataset)
+        self.settings.base_changed.connect(self._request_base_layers)
+        self.settings.freeze_mode_changed.connect(self._on_settings_freeze_mode_changed)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
+        splitter.addWidget(self.settings)
         splitter.addWidget(self._run_panel())
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([470, 900])
@@ -127,131 +74,6 @@ class TrainingWindow(QMainWindow):
         worker.job_failed.connect(self._on_worker_job_failed)
         worker.job_cancelled.connect(self._on_worker_job_cancelled)
         self._update_buttons()
-
-    # -- building ---------------------------------------------------------------------------
-
-    def _dataset_group(self) -> QGroupBox:
-        box = QGroupBox("Dataset: one subfolder of images per class")
-        layout = QVBoxLayout(box)
-        row = QHBoxLayout()
-        self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("Choose or drop a folder…")
-        self.folder_edit.editingFinished.connect(lambda: self.set_dataset(self.folder_edit.text()))
-        choose = QPushButton("Choose…")
-        choose.clicked.connect(self._choose_dataset)
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(choose)
-        layout.addLayout(row)
-        self.class_table = QTableWidget(0, 2)
-        self.class_table.setHorizontalHeaderLabels(["class", "images"])
-        self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.class_table.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.class_table.verticalHeader().hide()
-        self.class_table.setMaximumHeight(150)
-        layout.addWidget(self.class_table)
-        self.dataset_status = QLabel("No dataset chosen.")
-        self.dataset_status.setWordWrap(True)
-        layout.addWidget(self.dataset_status)
-        self.unreadable_list = QListWidget()
-        self.unreadable_list.setMaximumHeight(80)
-        self.unreadable_list.hide()
-        layout.addWidget(self.unreadable_list)
-        validation = QFormLayout()
-        self.val_split = _double(0.05, 0.5, 0.2, 0.05, 2)
-        validation.addRow("Validation share", self.val_split)
-        val_row = QHBoxLayout()
-        self.val_dir_edit = QLineEdit()
-        self.val_dir_edit.setPlaceholderText("(optional) a separate validation folder")
-        val_choose = QPushButton("…")
-        val_choose.clicked.connect(self._choose_val_dir)
-        val_row.addWidget(self.val_dir_edit, 1)
-        val_row.addWidget(val_choose)
-        validation.addRow("or folder", val_row)
-        layout.addLayout(validation)
-        return box
-
-    def _model_group(self) -> QGroupBox:
-        box = QGroupBox("Model")
-        form = QFormLayout(box)
-        self.model_combo = QComboBox()
-        for spec in ZOO.values():
-            self.model_combo.addItem(spec.name, spec.name)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_combo, 1)
-        model_file = QPushButton("File…")
-        model_file.setToolTip("Use a .keras/.h5 model of your own as the base")
-        model_file.clicked.connect(self._choose_model_file)
-        model_row.addWidget(model_file)
-        form.addRow("Base", model_row)
-        self.weights_combo = QComboBox()
-        self.weights_combo.addItem("pretrained (ImageNet)", "imagenet")
-        self.weights_combo.addItem("random (no transfer)", "none")
-        form.addRow("Weights", self.weights_combo)
-        self.input_size = _spin(0, 1024, 0, 32, special="the base's own")
-        form.addRow("Input size", self.input_size)
-        self.head_combo = QComboBox()
-        for key, text in HEADS.items():
-            self.head_combo.addItem(text, key)
-        form.addRow("Head pooling", self.head_combo)
-        self.dense_units = _spin(0, 4096, 0, 64, special="none")
-        form.addRow("Hidden Dense units", self.dense_units)
-        self.dropout = _double(0.0, 0.9, 0.2, 0.05, 2)
-        form.addRow("Dropout", self.dropout)
-        self.freeze_combo = QComboBox()
-        for key, text in FREEZE_CHOICES:
-            self.freeze_combo.addItem(text, key)
-        self.freeze_layer = QLineEdit()
-        self.freeze_layer.setPlaceholderText("layer name, e.g. block6a_expand_conv")
-        self.freeze_combo.currentIndexChanged.connect(self._on_freeze_combo_changed)
-        self.model_combo.currentIndexChanged.connect(self._request_base_layers)
-        self.weights_combo.currentIndexChanged.connect(self._request_base_layers)
-        self.input_size.editingFinished.connect(self._request_base_layers)
-        form.addRow("Freezing", self.freeze_combo)
-        form.addRow("", self.freeze_layer)
-        stage = QHBoxLayout()
-        self.two_stage = QCheckBox("then fine-tune the top")
-        self.fine_tune_top = _spin(1, 1000, 20)
-        self.fine_tune_epochs = _spin(1, 1000, 5)
-        stage.addWidget(self.two_stage)
-        stage.addWidget(self.fine_tune_top)
-        stage.addWidget(QLabel("layers"))
-        stage.addStretch(1)
-        self.two_stage.toggled.connect(self._update_buttons)
-        form.addRow("Two stages", stage)
-        form.addRow("Fine-tuning epochs (lr/10)", self.fine_tune_epochs)
-        augment = QGridLayout()
-        self.augment_boxes = {}
-        for i, (name, tip) in enumerate(AUGMENTATIONS.items()):
-            check = QCheckBox(name)
-            check.setToolTip(tip)
-            augment.addWidget(check, i // 2, i % 2)
-            self.augment_boxes[name] = check
-        form.addRow("Augmentation", augment)
-        for combo in (self.model_combo, self.weights_combo, self.head_combo, self.freeze_combo):
-            # Long entries must not widen the whole settings column; the list shows them.
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(16)
-        return box
-
-    def _training_group(self) -> QGroupBox:
-        box = QGroupBox("Training")
-        form = QFormLayout(box)
-        self.epochs = _spin(1, 1000, 10)
-        form.addRow("Epochs", self.epochs)
-        self.lr = _double(1e-6, 1.0, 1e-3, 1e-4, 6)
-        form.addRow("Learning rate", self.lr)
-        self.batch_size = _spin(1, 1024, 32)
-        form.addRow("Batch size", self.batch_size)
-        self.patience = _spin(0, 100, 3, special="off")
-        self.patience.setToolTip("Stop after this many epochs without a better validation loss")
-        form.addRow("Early stopping patience", self.patience)
-        self.seed = _spin(0, 2**31 - 1, 0)
-        form.addRow("Seed", self.seed)
-        return box
 
     def _run_panel(self) -> QWidget:
         panel = QWidget()
@@ -286,94 +108,34 @@ class TrainingWindow(QMainWindow):
         layout.addWidget(self.progress_label)
         layout.addWidget(self.progress_bar)
         self.curves = TrainingCurves()
-        self.confusion = ConfusionMatrix()
-        self.metrics_table = QTableWidget(0, 4)
-        self.metrics_table.setHorizontalHeaderLabels(["class", "images", "precision", "recall"])
-        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.metrics_table.verticalHeader().hide()
-        self.misclassified_list = QListWidget()
-        self.misclassified_list.setIconSize(THUMBNAIL)
-        self.misclassified_list.setToolTip("Click an image to open it in the main window")
-        self.misclassified_list.itemClicked.connect(
-            lambda item: self.image_open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
-        )
-        self.evaluation_label = QLabel("")
-        self.evaluation_label.setWordWrap(True)
+        self.results = TrainingResults()
+        self.results.image_clicked.connect(self.image_open_requested)
         self.layer_tree = LayerTreeView()
         self.layer_tree.set_trainable_editable(True)
-        tabs = QTabWidget()
-        tabs.addTab(self.layer_tree, "Base layers")
-        tabs.addTab(self.confusion, "Confusion matrix")
-        tabs.addTab(self.metrics_table, "Per class")
-        tabs.addTab(self.misclassified_list, "Misclassified")
-        self.evaluation_tabs = tabs
-        lower = QWidget()
-        lower_layout = QVBoxLayout(lower)
-        lower_layout.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(self.evaluation_label)
-        lower_layout.addWidget(tabs)
+        self.results.tabs.insertTab(0, self.layer_tree, "Base layers")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.curves)
-        split.addWidget(lower)
+        split.addWidget(self.results)
         layout.addWidget(split, 1)
         return panel
 
     # -- dataset ----------------------------------------------------------------------------
-
-    def _choose_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder_edit.text())
-        if folder:
-            self.set_dataset(folder)
-
-    def _choose_val_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Validation folder")
-        if folder:
-            self.val_dir_edit.setText(folder)
-
-    def _choose_model_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Base model", "", "Keras models (*.keras *.h5 *.hdf5)"
-        )
-        if path:
-            self.set_base_model(path)
-
-    def set_base_model(self, name_or_path: str) -> None:
-        if self.model_combo.findData(name_or_path) < 0:
-            self.model_combo.addItem(Path(name_or_path).name, name_or_path)
-        self.model_combo.setCurrentIndex(self.model_combo.findData(name_or_path))
 
     def set_dataset(self, folder: str) -> None:
         """List a dataset folder at once, then check its images on the worker."""
         folder = folder.strip()
         if not folder or (self.dataset and str(self.dataset.root) == folder):
             return
-        self.folder_edit.setText(folder)
         try:
             self.dataset = scan_dataset(folder, verify=False)
         except ConvLensError as error:
             self.dataset = None
-            self._show_dataset(None, str(error))
+            self.settings.show_dataset(folder, None, str(error))
             return
-        self._show_dataset(self.dataset, "Checking the images…")
+        self.settings.show_dataset(folder, self.dataset, "Checking the images…")
         job = self.worker.submit("train-scan", training_jobs.scan(folder), model_bound=False)
         self._jobs[job.id] = "scan"
         self._update_buttons()
-
-    def _show_dataset(self, info: DatasetInfo | None, status: str = "") -> None:
-        counts = info.counts if info else {}
-        self.class_table.setRowCount(len(counts))
-        for row, (name, count) in enumerate(counts.items()):
-            self.class_table.setItem(row, 0, QTableWidgetItem(name))
-            self.class_table.setItem(row, 1, QTableWidgetItem(str(count)))
-        lines = [status] if status else []
-        if info is not None:
-            lines.insert(0, f"{len(info.classes)} classes, {info.total} images.")
-            lines += [f"⚠ {warning}" for warning in info.warnings]
-        self.dataset_status.setText("\n".join(lines))
-        self.unreadable_list.clear()
-        for path, reason in info.unreadable if info else []:
-            self.unreadable_list.addItem(f"{path.name}: {reason}")
-        self.unreadable_list.setVisible(bool(info and info.unreadable))
 
     def dragEnterEvent(self, event) -> None:
         if _dropped_folder(event):
@@ -385,27 +147,18 @@ class TrainingWindow(QMainWindow):
             event.acceptProposedAction()
             self.set_dataset(folder)
 
-    # -- choosing layers ----------------------------------------------------------------------
+    # -- choosing layers --------------------------------------------------------------------
 
-    def _base_options(self) -> TrainConfig:
-        return TrainConfig(
-            data_dir=".",
-            model=self.model_combo.currentData() or BUILTIN_NAME,
-            weights=self.weights_combo.currentData(),
-            input_size=self.input_size.value() or None,
-        )
-
-    def _on_freeze_combo_changed(self) -> None:
-        if self.freeze_combo.currentData() == "choose":
+    def _on_settings_freeze_mode_changed(self, mode: str) -> None:
+        if mode == "choose":
             self._request_base_layers()
-            self.evaluation_tabs.setCurrentWidget(self.layer_tree)
-        self._update_buttons()
+            self.results.tabs.setCurrentWidget(self.layer_tree)
 
     def _request_base_layers(self) -> None:
         """Show the chosen base's layers with freeze checkboxes (built on the worker)."""
-        if self.freeze_combo.currentData() != "choose":
+        if self.settings.freeze_combo.currentData() != "choose":
             return
-        options = self._base_options()
+        options = self.settings.base_options()
         key = (options.model, options.weights, options.input_size)
         if key == self._layers_key:
             return
@@ -416,51 +169,24 @@ class TrainingWindow(QMainWindow):
         )
         self._jobs[job.id] = "layers"
 
-    # -- running ----------------------------------------------------------------------------
+    def _chosen_layers(self) -> tuple[str, ...]:
+        state = self.layer_tree.trainable_state()
+        return tuple(path for path, trainable in state.items() if trainable)
 
-    def config(self) -> TrainConfig:
-        """The options as shown; TrainConfigError names the first bad one."""
-        freeze, chosen = self.freeze_combo.currentData(), None
-        if freeze == "up-to":
-            freeze = f"up-to:{self.freeze_layer.text().strip()}"
-        elif freeze == "choose":
-            freeze = "all"
-            state = self.layer_tree.trainable_state()
-            chosen = tuple(path for path, trainable in state.items() if trainable)
-        return TrainConfig(
-            data_dir=self.folder_edit.text().strip(),
-            model=self.model_combo.currentData() or BUILTIN_NAME,
-            weights=self.weights_combo.currentData(),
-            input_size=self.input_size.value() or None,
-            head=self.head_combo.currentData(),
-            dense_units=self.dense_units.value(),
-            dropout=self.dropout.value(),
-            freeze=freeze,
-            trainable_layers=chosen,
-            fine_tune_top=self.fine_tune_top.value() if self.two_stage.isChecked() else 0,
-            fine_tune_epochs=self.fine_tune_epochs.value(),
-            epochs=self.epochs.value(),
-            lr=self.lr.value(),
-            batch_size=self.batch_size.value(),
-            val_split=self.val_split.value(),
-            val_dir=self.val_dir_edit.text().strip() or None,
-            augment=tuple(name for name, box in self.augment_boxes.items() if box.isChecked()),
-            seed=self.seed.value(),
-            patience=self.patience.value(),
-        ).validated()
+    # -- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
         if self.dataset is None:
             self.progress_label.setText("Choose a dataset folder first.")
             return
         try:
-            config = self.config()
+            config = self.settings.config(self._chosen_layers())
         except ConvLensError as error:
             self.progress_label.setText(str(error))
             return
         self.result, self.saved_path = None, None
         self.curves.clear()
-        self._show_evaluation(None)
+        self.results.show_result(None)
         self._stop = CancelToken()
         dataset = self.dataset if self.dataset.verified else None
         job = self.worker.submit(
@@ -507,7 +233,7 @@ class TrainingWindow(QMainWindow):
             self._jobs[job.id] = "tflite"
 
     def _suggested_name(self, suffix: str) -> str:
-        root = Path(self.folder_edit.text() or "classifier")
+        root = Path(self.settings.folder_edit.text() or "classifier")
         return str(root.parent / f"{root.name}_classifier{suffix}")
 
     def _update_buttons(self) -> None:
@@ -517,9 +243,6 @@ class TrainingWindow(QMainWindow):
         self.save_button.setEnabled(self.result is not None and not training)
         self.tflite_button.setEnabled(self.result is not None and not training)
         self.open_button.setEnabled(self.saved_path is not None)
-        self.freeze_layer.setEnabled(self.freeze_combo.currentData() == "up-to")
-        self.fine_tune_top.setEnabled(self.two_stage.isChecked())
-        self.fine_tune_epochs.setEnabled(self.two_stage.isChecked())
 
     def closeEvent(self, event) -> None:
         # Closing the window abandons a run: nothing would show or save its result.
@@ -557,11 +280,11 @@ class TrainingWindow(QMainWindow):
         if what == "scan":
             if self.dataset is not None and str(self.dataset.root) == str(result.root):
                 self.dataset = result
-                self._show_dataset(result)
+                self.settings.show_dataset(str(result.root), result)
                 self.progress_label.setText("Ready to train.")
         elif what == "train":
             self.result = result
-            self._show_evaluation(result)
+            self.results.show_result(result)
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(1)
             self.progress_label.setText(
@@ -608,63 +331,9 @@ class TrainingWindow(QMainWindow):
             self.progress_bar.setValue(0)
             self._update_buttons()
 
-    # -- evaluation -------------------------------------------------------------------------
-
-    def _show_evaluation(self, result) -> None:
-        self.misclassified_list.clear()
-        if result is None:
-            self.evaluation_label.setText("")
-            self.metrics_table.setRowCount(0)
-            self.confusion.set_matrix(self.confusion.matrix[:0, :0], [])
-            return
-        evaluation = result.evaluation
-        best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
-        how = "cached base features" if result.fast_path else "images"
-        notes = "".join(f"\n{note}" for note in result.notes)
-        self.evaluation_label.setText(
-            f"Validation accuracy {evaluation.accuracy:.1%} on {evaluation.count} images"
-            f"{best}; trained on {how}.{' Stopped early.' if result.stopped_early else ''}{notes}"
-        )
-        self.confusion.set_matrix(evaluation.confusion, evaluation.class_names)
-        names = evaluation.class_names
-        self.metrics_table.setRowCount(len(names))
-        for row, name in enumerate(names):
-            cells = [
-                name,
-                str(int(evaluation.confusion[row].sum())),
-                _percent(evaluation.precision[row]),
-                _percent(evaluation.recall[row]),
-            ]
-            for col, text in enumerate(cells):
-                self.metrics_table.setItem(row, col, QTableWidgetItem(text))
-        for wrong in evaluation.misclassified[:MAX_MISCLASSIFIED_SHOWN]:
-            item = QListWidgetItem(
-                _thumbnail(wrong.path),
-                f"{wrong.path.name}: {wrong.true_label} taken for {wrong.predicted_label} "
-                f"({wrong.probability:.0%})",
-            )
-            item.setData(Qt.ItemDataRole.UserRole, str(wrong.path))
-            item.setToolTip(str(wrong.path))
-            self.misclassified_list.addItem(item)
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
-
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def _thumbnail(path: Path) -> QIcon:
-    # QImageReader decodes straight to the small size (JPEG draft mode): a list of
-    # mistakes from large photos must not stall the window.
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid():
-        reader.setScaledSize(size.scaled(THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio))
-    return QIcon(QPixmap.fromImage(reader.read()))
 
 
 def _dropped_folder(event) -> str | None:

@@ -62,11 +62,11 @@ def drop_folder(widget, folder) -> QDragEnterEvent:
 
 def _small_run(view, textures, epochs=4, input_size=64) -> None:
     view.set_dataset(str(textures.train_dir))
-    view.val_dir_edit.setText(str(textures.val_dir))
-    view.input_size.setValue(input_size)
-    view.epochs.setValue(epochs)
-    view.lr.setValue(0.003)
-    view.patience.setValue(0)
+    view.settings.val_dir_edit.setText(str(textures.val_dir))
+    view.settings.input_size.setValue(input_size)
+    view.settings.epochs.setValue(epochs)
+    view.settings.lr.setValue(0.003)
+    view.settings.patience.setValue(0)
 
 
 def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
@@ -77,26 +77,29 @@ def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
     write_truncated(data / "grass" / "broken.jpg")
     (data / "empty").mkdir()
     assert drop_folder(view, data).isAccepted()
-    assert view.folder_edit.text() == str(data)
+    assert view.settings.folder_edit.text() == str(data)
     rows = {
-        view.class_table.item(r, 0).text(): view.class_table.item(r, 1).text()
-        for r in range(view.class_table.rowCount())
+        view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
+        for r in range(view.settings.class_table.rowCount())
     }
     assert rows == {"brick": "12", "empty": "0", "grass": "13", "gravel": "12"}  # listed at once
     _finished(qtbot, view)  # the images are checked on the worker
     rows = {
-        view.class_table.item(r, 0).text(): view.class_table.item(r, 1).text()
-        for r in range(view.class_table.rowCount())
+        view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
+        for r in range(view.settings.class_table.rowCount())
     }
     assert rows["grass"] == "12"
-    assert view.unreadable_list.count() == 1 and "broken.jpg" in view.unreadable_list.item(0).text()
-    status = view.dataset_status.text()
+    assert (
+        view.settings.unreadable_list.count() == 1
+        and "broken.jpg" in view.settings.unreadable_list.item(0).text()
+    )
+    status = view.settings.dataset_status.text()
     assert "'empty' has no images" in status and "1 unreadable image(s)" in status
 
 
 def test_a_folder_without_classes_says_why(view, tmp_path):
     view.set_dataset(str(tmp_path))
-    assert "has no subfolders" in view.dataset_status.text()
+    assert "has no subfolders" in view.settings.dataset_status.text()
     view.start()
     assert "Choose a dataset folder first" in view.progress_label.text()
 
@@ -104,8 +107,8 @@ def test_a_folder_without_classes_says_why(view, tmp_path):
 def test_bad_options_are_reported_without_starting(qtbot, view, textures):
     _small_run(view, textures)
     _finished(qtbot, view)
-    view.freeze_combo.setCurrentIndex(2)  # up to a layer, but none named
-    view.two_stage.setChecked(True)
+    view.settings.freeze_combo.setCurrentIndex(2)  # up to a layer, but none named
+    view.settings.two_stage.setChecked(True)
     view.start()
     assert not view.is_training()
     assert "--freeze must be all, none or up-to:LAYER" in view.progress_label.text()
@@ -127,11 +130,13 @@ def test_train_watch_curves_evaluate_save_and_export(qtbot, view, textures, tmp_
     assert len(view.curves.points("val_accuracy")[1]) == 5
     result = view.result
     assert result is not None and not result.cancelled
-    assert f"{result.evaluation.accuracy:.1%}" in view.evaluation_label.text()
-    assert (view.confusion.matrix == result.evaluation.confusion).all()
-    assert view.confusion.cell_texts() == [str(n) for n in result.evaluation.confusion.ravel()]
-    assert [view.metrics_table.item(r, 0).text() for r in range(3)] == list(TEXTURES)
-    assert view.misclassified_list.count() == len(result.evaluation.misclassified)
+    assert f"{result.evaluation.accuracy:.1%}" in view.results.summary.text()
+    assert (view.results.confusion.matrix == result.evaluation.confusion).all()
+    assert view.results.confusion.cell_texts() == [
+        str(n) for n in result.evaluation.confusion.ravel()
+    ]
+    assert [view.results.metrics_table.item(r, 0).text() for r in range(3)] == list(TEXTURES)
+    assert view.results.misclassified_list.count() == len(result.evaluation.misclassified)
 
     target = tmp_path / "textures"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
@@ -147,7 +152,7 @@ def test_train_watch_curves_evaluate_save_and_export(qtbot, view, textures, tmp_
 
 def test_stop_keeps_the_best_epoch_so_far(qtbot, view, textures):
     _small_run(view, textures, epochs=50, input_size=64)
-    view.augment_boxes["flip"].setChecked(True)  # trains on images: seconds per epoch
+    view.settings.augment_boxes["flip"].setChecked(True)  # trains on images: seconds per epoch
     _finished(qtbot, view)
     view.start()
     qtbot.waitUntil(lambda: len(view.curves.points("loss")[0]) >= 1, timeout=RUN_TIMEOUT_MS)
@@ -169,13 +174,13 @@ def test_from_the_main_window_train_save_reopen_and_open_a_mistake(
     view = window._training_window
     assert view.isVisible() and view.worker is window.session.worker
     _small_run(view, textures, epochs=2)
-    view.weights_combo.setCurrentIndex(1)  # a random base: plenty of mistakes to click
+    view.settings.weights_combo.setCurrentIndex(1)  # a random base: plenty of mistakes to click
     _finished(qtbot, view)
     view.start()
     _finished(qtbot, view)
-    assert view.misclassified_list.count() > 0
-    item = view.misclassified_list.item(0)
-    view.misclassified_list.itemClicked.emit(item)
+    assert view.results.misclassified_list.count() > 0
+    item = view.results.misclassified_list.item(0)
+    view.results.misclassified_list.itemClicked.emit(item)
     path = item.data(Qt.ItemDataRole.UserRole)
     assert window.image_pane.current_path() == path
 
@@ -198,9 +203,9 @@ def test_from_the_main_window_train_save_reopen_and_open_a_mistake(
 def test_layers_ticked_in_the_layer_tree_are_the_ones_trained(qtbot, view, textures):
     _small_run(view, textures, epochs=1)
     _finished(qtbot, view)
-    view.freeze_combo.setCurrentIndex(view.freeze_combo.findData("choose"))
+    view.settings.freeze_combo.setCurrentIndex(view.settings.freeze_combo.findData("choose"))
     _finished(qtbot, view)  # the base's layers come from the worker
-    assert view.evaluation_tabs.currentWidget() is view.layer_tree
+    assert view.results.tabs.currentWidget() is view.layer_tree
     state = view.layer_tree.trainable_state()
     assert len(state) > 100 and not any(state.values())  # a frozen base to start from
     view.layer_tree.set_trainable_state({"top_conv": True})  # as a ticked checkbox does
