@@ -140,7 +140,9 @@ def test_what_the_network_sees_shows_the_model_input(window, photos, qtbot):
     qtbot.waitUntil(lambda: window.image_pane.picture.has_image())
     assert window.image_pane.caption.text() == "chelsea.jpg"
     window.actions["network_view"].trigger()
-    qtbot.waitUntil(lambda: window.image_pane.caption.text() == "chelsea.jpg: network input 224×224")
+    qtbot.waitUntil(
+        lambda: window.image_pane.caption.text() == "chelsea.jpg: network input 224×224"
+    )
     assert window.image_pane.network_toggle.isChecked()
     assert window.image_pane.picture._pixmap.size().width() == 224
     wait_idle(window)
