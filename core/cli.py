@@ -344,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+    if args.command != "models":
+        from core.tf_runtime import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # so TF's native start-up lines don't bury our output
     try:
         return handler(args)
     except UsageError as exc:

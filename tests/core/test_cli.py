@@ -345,3 +345,24 @@ def test_installed_convlens_command(keras_home):
     assert lines[0].split()[:2] == ["model", "input"]
     assert any(line.startswith("EfficientNet-Lite0") and "built in" in line for line in lines)
     assert any(line.startswith("VGG16") and "download 528 MB" in line for line in lines)
+
+
+def test_installed_command_prints_results_without_tensorflow_start_up_noise(tmp_path):
+    """TF's native loader writes INFO/ERROR lines (CUDA probes) to stderr; users should not see them."""
+    from skimage import data
+
+    photo = tmp_path / "coffee.jpg"
+    Image.fromarray(data.coffee()).save(photo)
+    command = Path(sys.executable).parent / "convlens"
+    done = subprocess.run(
+        [str(command), "classify", "--top", "1", str(photo)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "espresso" in done.stdout
+    noise = [
+        line for line in done.stderr.splitlines() if "cuda" in line.lower() or "oneDNN" in line
+    ]
+    assert noise == []
