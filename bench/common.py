@@ -85,10 +85,19 @@ def classic_preprocess_input(model_name: str) -> Callable:
 
 def time_call(fn: Callable[[], object]) -> float:
     """Wall-clock seconds of one call, with garbage collection done beforehand."""
+    return time_call_with_cpu(fn)[0]
+
+
+def time_call_with_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall-clock and process CPU seconds (all threads) of one call.
+
+    CPU time is the load-robust cross-check: other people's processes stretch our wall
+    time, not the CPU work we do.
+    """
     gc.collect()
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def interleaved(
@@ -96,13 +105,15 @@ def interleaved(
     rounds: int,
     warmup: int = 1,
     per_round: Mapping[str, Callable[[int], Callable[[], object]]] | None = None,
+    cpu_seconds: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per call of each case, one call per case per round, in alternating order.
 
     Even rounds run the cases in the given order, odd rounds in reverse, so no case always
     goes first (after a pause) or last. ``per_round`` cases get a fresh callable for each
     round (e.g. round r processes its own slice of the data). Warm-up calls (tracing,
-    caches) are made first and not recorded.
+    caches) are made first and not recorded. If ``cpu_seconds`` is given, it is filled with
+    the process CPU seconds of the same calls.
     """
     makers: dict[str, Callable[[int], Callable[[], object]]] = {
         name: (lambda _r, fn=fn: fn) for name, fn in cases.items()
@@ -115,7 +126,10 @@ def interleaved(
     names = list(makers)
     for r in range(rounds):
         for name in names if r % 2 == 0 else reversed(names):
-            samples[name].append(time_call(makers[name](r)))
+            wall, cpu = time_call_with_cpu(makers[name](r))
+            samples[name].append(wall)
+            if cpu_seconds is not None:
+                cpu_seconds.setdefault(name, []).append(cpu)
     return samples
 
 
@@ -213,6 +227,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 def verdict(check: dict) -> str:
     return "met" if check["met"] else "**missed**"
+
+
+def ratio_cell(ratio: dict) -> str:
+    """ "**median×** (min–max)", with a third decimal when two would hide which side of the
+    target the median falls on (0.849 shown as 0.85 against a 0.85 target)."""
+    digits = 2
+    if "target" in ratio and round(ratio["median"], 2) == ratio["target"]:
+        digits = 3
+    return f"**{ratio['median']:.{digits}f}×** ({ratio['min']:.2f}–{ratio['max']:.2f})"
 
 
 def environment_line(env: dict) -> str:
