@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# convlens checks for a screen and Qt's X11 libraries first and says what to install.
 run: $(STAMP)
-	@$(PY) -m gui.system_check
 	$(VENV)/bin/convlens
 
 lint: $(STAMP)
@@ -28,6 +28,7 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_screenshots.py
+	QT_QPA_PLATFORM=offscreen $(PY) docs/make_training_screenshot.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -89,12 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="+", metavar="PATH", help="image files or folders (recursive)"
     )
 
-    try:
-        from core.cli_train import add_train_parser
-    except ImportError:  # training arrives with its own module
-        add_train_parser = None
-    if add_train_parser:
-        add_train_parser(sub)
+    from core.cli_train import add_train_parser  # here: cli_train imports this module
+
+    add_train_parser(sub)
     return parser
 
 

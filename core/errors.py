@@ -44,7 +44,7 @@ class WeightsUnavailableError(ModelLoadError):
         super().__init__(
             f"The weights file {filename} is not in {self.folder} and could not be "
             f"downloaded ({reason}). Download it from {url} and put it in {self.folder}, "
-            f"choose a local weights file, or use random weights."
+            f"choose a local weights file (--weights FILE), or use random weights (--weights none)."
         )
 
 

@@ -19,7 +19,7 @@ import tensorflow as tf
 from core.errors import Cancelled
 from core.images import DEFAULT_RESIZE, find_images, fit_to_input, iter_loaded
 from core.labels import Label, as_probabilities, top_k
-from core.layers import find_layer, is_nested_model, layer_tree, symbolic_output
+from core.layers import find_layer, layer_tree, symbolic_output
 from core.models import LoadedModel
 from core.preprocessing import preprocess
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
@@ -258,7 +258,3 @@ class Engine:
             return FeatureSet(np.zeros((0, 0), np.float32), [], failed)
         return FeatureSet(np.concatenate(vectors).astype(np.float32), kept, failed)
 
-
-def nested_models(model) -> list[str]:
-    """Names of the nested models inside model (for the layer tree and tests)."""
-    return [layer.name for layer in model.layers if is_nested_model(layer)]

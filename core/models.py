@@ -16,7 +16,7 @@ from core.layers import is_nested_model
 from core.preprocessing import PREPROCESS_MODES
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from core.weights import keras_weights_resolver
-from core.zoo import BUILTIN_NAME, ModelSpec, get_spec
+from core.zoo import ModelSpec, get_spec
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 DEFAULT_INPUT_SIZE = (224, 224)
@@ -116,7 +116,8 @@ def load_model(
     spec = get_spec(name)
     if spec is None:
         if is_model_file(name):
-            return load_model_file(name, preprocess=preprocess, trust=trust)
+            loaded = load_model_file(name, preprocess=preprocess, trust=trust)
+            return _with_weights_file(loaded, weights)
         known = ", ".join(s.name for s in _all_specs())
         raise UnknownModelError(
             f"Unknown model {name!r}. Use a model file (.keras/.h5) or one of: {known}."
@@ -131,6 +132,25 @@ def load_model(
         progress=progress,
         cancel=cancel,
     )
+
+
+def _with_weights_file(loaded: LoadedModel, weights: str | None) -> LoadedModel:
+    """A model file comes with its weights; a weights file given besides replaces them."""
+    if weights is None or str(weights).lower() == "imagenet":
+        return loaded
+    kind = _weights_kind(weights)
+    if kind == "random":
+        raise ModelLoadError(
+            "Random weights (--weights none) apply to zoo models, not to a model file."
+        )
+    try:
+        loaded.model.load_weights(kind)
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(
+            f"The weights file {Path(kind).name} does not fit {loaded.name}: {exc}"
+        ) from exc
+    loaded.weights = kind
+    return loaded
 
 
 def _all_specs() -> list[ModelSpec]:
@@ -185,7 +205,7 @@ def load_zoo_model(
             f"{spec.name} with its ImageNet top needs input {spec.input_size[0]}×{spec.input_size[1]}; "
             "drop the top (include_top=False) to use another input size."
         )
-    progress(0, 0, f"Building {spec.name}…")
+    progress(0, 0, f"Loading {spec.name}…")
     resolved: list[Path] = []  # the ImageNet weights file Keras reads, for error messages
     try:
         if spec.builtin and kind == "imagenet":
@@ -247,10 +267,6 @@ def _load_weights_file(model, spec: ModelSpec, path: str) -> None:
             f"The weights file {Path(path).name} does not fit {spec.name} with these options "
             f"(with or without top, input size, classes): {exc}"
         ) from exc
-
-
-def load_builtin_default(progress: ProgressCallback = no_progress) -> LoadedModel:
-    return load_model(BUILTIN_NAME, progress=progress)
 
 
 def infer_preprocess(model) -> tuple[str | None, str]:

@@ -135,9 +135,6 @@ def load_model(
     def run(ctx) -> ModelInfo:
         if "keras" not in sys.modules:
             ctx.progress(0, 0, "Loading TensorFlow…")
-        from core.tf_runtime import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
         from core import models
         from core.inference import Engine
 

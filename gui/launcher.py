@@ -11,6 +11,10 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
+        from gui import system_check
+
+        if system_check.main() != 0:  # no screen or no Qt X11 libraries: say what to install
+            return 1
         from gui.app import main as run_window
 
         return run_window()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Set before anything imports Qt or Keras.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _SESSION_DIR = tempfile.mkdtemp(prefix="convlens-tests-")
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 # The converted built-in model is shared by the whole session (conversion takes seconds).
 os.environ["CONVLENS_CACHE_DIR"] = os.path.join(_SESSION_DIR, "cache")
 os.environ["CONVLENS_CONFIG_DIR"] = os.path.join(_SESSION_DIR, "config")

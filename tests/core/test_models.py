@@ -14,7 +14,6 @@ from core.models import (
     MissingFileError,
     PreprocessingUnknownError,
     UnknownModelError,
-    load_builtin_default,
     load_model,
 )
 from core.zoo import BUILTIN_NAME, get_spec
@@ -109,7 +108,7 @@ def test_damaged_cached_weights_say_which_file_to_delete(keras_home):
 
 
 def test_builtin_model_is_the_pretrained_default():
-    loaded = load_builtin_default()
+    loaded = load_model(BUILTIN_NAME)
     assert loaded.name == BUILTIN_NAME and loaded.source == "builtin"
     assert loaded.preprocess == "lite"
     assert loaded.input_size == (224, 224)
@@ -325,3 +324,19 @@ def test_a_single_sigmoid_output_is_a_two_class_classifier(tmp_path):
     labels = Engine(loaded).classify_arrays([image], top=5)[0]
     assert sorted(label.label for label in labels) == ["cat", "dog"]
     assert abs(sum(label.probability for label in labels) - 1.0) < 1e-6
+
+
+def test_a_weights_file_given_with_a_model_file_replaces_its_weights(tmp_path):
+    path = tmp_path / "pets.keras"
+    trained = tiny_cnn()
+    trained.save(path)
+    other = tiny_cnn()
+    other.set_weights([w + 0.5 for w in other.get_weights()])
+    weights = tmp_path / "other.weights.h5"
+    other.save_weights(weights)
+    loaded = load_model(path, weights=str(weights), preprocess="tf")
+    assert loaded.weights == str(weights)
+    for mine, theirs in zip(loaded.model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    with pytest.raises(ModelLoadError, match="zoo models"):
+        load_model(path, weights="none", preprocess="tf")
