@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsPathItem,
     QGraphicsRectItem,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -36,14 +38,88 @@ from PySide6.QtWidgets import (
 from core.errors import ExportError
 from gui.colormaps import BACKGROUND, colormap, compose_page, render_page_image, upsample
 
-PAGE_SIZE = 32  # 8 × 4 tiles: big enough to read a 7×7 map, small enough to page quickly
-COLUMNS = 8
+# A page shows every channel of a layer of up to MAX_PAGE channels, else about PAGE_SIZE of
+# them: big enough to read a 7×7 map, small enough to page quickly. Columns and rows follow
+# the shapes of the view and of the maps (fit_grid), so the tiles fill the panel.
+PAGE_SIZE = 32
+MAX_PAGE = 48
+LEVEL_BAR_HEIGHT = 28  # the histogram strip of the level control, in pixels
 SORT_MODES = ("Channel order", "Mean activation ↓")
 BAR_PLOT_LIMIT = 512  # longer vectors read better as a line than as hair-thin bars
 
 
 def _fmt(value: float) -> str:
     return f"{value:.3g}"
+
+
+def fit_grid(
+    tiles: int, view: tuple[float, float], tile: tuple[int, int], max_slots: int = MAX_PAGE
+) -> tuple[int, int]:
+    """(columns, rows) that show tiles maps of tile = (height, width) pixels as large as
+    possible in a view of view = (width, height) pixels.
+
+    Of layouts giving (nearly) the same tile size, the one with fewer empty slots wins.
+    """
+    view_w, view_h = max(1.0, view[0]), max(1.0, view[1])
+    tile_h, tile_w = tile
+    best, best_scale, best_empty = (max(1, tiles), 1), 0.0, tiles
+    for columns in range(1, tiles + 1):
+        rows = math.ceil(tiles / columns)
+        empty = columns * rows - tiles
+        if columns * rows > max(max_slots, tiles):
+            continue
+        scale = min(view_w / (columns * tile_w), view_h / (rows * tile_h))
+        if scale > best_scale * 1.001 or (scale > best_scale / 1.001 and empty < best_empty):
+            best, best_scale, best_empty = (columns, rows), scale, empty
+    return best
+
+
+class LevelBar(pg.HistogramLUTItem):
+    """The level control: a short horizontal histogram of the activations, with the level
+    region to drag, over the colour bar.
+
+    pyqtgraph rebuilds its colour table in Python (about 13 ms for 256 colours) on every
+    gradient signal, and the gradient signals on every resize: the grid's first display,
+    each re-layout. Here the table is built with numpy, and only when the colours change.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(orientation="horizontal", gradientPosition="bottom")
+        self._stops: tuple | None = None
+        self._tables: dict[tuple, np.ndarray] = {}
+        self.vb.setMinimumHeight(LEVEL_BAR_HEIGHT)
+        self.vb.setMaximumHeight(LEVEL_BAR_HEIGHT)
+        # 65 of the colour map's 256 stops: the same colours (within 1 of 255), and a
+        # quarter of the tick items the gradient moves on every resize.
+        positions, colors = colormap().getStops(mode="byte")
+        keep = np.linspace(0, len(positions) - 1, 65).round().astype(int)
+        self.gradient.setColorMap(pg.ColorMap(positions[keep], colors[keep]))
+        self.gradient.showTicks(False)  # one colour map; its levels are what users adjust
+
+    def gradientChanged(self) -> None:
+        stops = tuple((x, tick.color.getRgb()) for tick, x in self.gradient.listTicks())
+        if stops == getattr(self, "_stops", None):
+            return  # a resize: the same colours
+        self._stops, self._tables = stops, {}
+        super().gradientChanged()
+
+    def imageChanged(self, autoLevel=False, autoRange=False) -> None:
+        super().imageChanged(autoLevel=autoLevel, autoRange=autoRange)
+        # Counts on a log scale: the zeros of a ReLU would flatten every other bar.
+        x, y = self.plot.getData()
+        if y is not None and len(y):
+            self.plot.setData(x, np.log1p(y))
+
+    def getLookupTable(self, img=None, n=None, alpha=None):
+        if self.levelMode != "mono":
+            return None
+        if n is None:
+            n = 256 if img is not None and img.dtype == np.uint8 else 512
+        table = self._tables.get((n, alpha))
+        if table is None:
+            table = self.gradient.colorMap().getLookupTable(nPts=n, alpha=alpha)
+            self._tables[(n, alpha)] = table
+        return table
 
 
 class ActivationView(QWidget):
@@ -59,6 +135,10 @@ class ActivationView(QWidget):
         self._page = 0
         self._channel: int | None = None
         self._input: np.ndarray | None = None
+        self._grid = (1, 1)  # columns, rows of a page (fit_grid)
+        self._page_size = PAGE_SIZE
+        self._range: tuple[int, int] | None = None  # the grid's extent in map pixels
+        self._showing = "message"  # or "grid", "vector"
         self._build_controls()
         self._build_grid()
         self._build_detail()
@@ -69,23 +149,30 @@ class ActivationView(QWidget):
         self.histogram.sigLookupTableChanged.connect(self._sync_overlay_lut)
         self._sync_overlay_lut()
 
-        self.message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.message.setStyleSheet("color: palette(mid); font-size: 14px;")
         self.stack = QStackedWidget()
         self.splitter = QSplitter()
         self.splitter.addWidget(self.grid_widget)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        for page in (self.message, self.splitter, self.plot):
+        for page in (self.splitter, self.plot):
             self.stack.addWidget(page)
+        # A message covers the pages rather than replacing them: the grid stays laid out at
+        # the panel's size, so showing the first maps needs no layout pass.
+        self.message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.message.setStyleSheet("color: palette(mid); font-size: 14px;")
+        self.message.setAutoFillBackground(True)
+        # One line whatever the text, so new statistics never re-lay out the panel.
         self.stats = QLabel(textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stats.setWordWrap(True)
+        self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
+        content = QGridLayout()
+        content.addWidget(self.stack, 0, 0)
+        content.addWidget(self.message, 0, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(self._controls)
-        layout.addWidget(self.stack, 1)
+        layout.addLayout(content, 1)
         layout.addWidget(self.stats)
         self.clear()
 
@@ -97,6 +184,7 @@ class ActivationView(QWidget):
     def _build_controls(self) -> None:
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         font = QFont(self.title.font())
         font.setBold(True)
         self.title.setFont(font)
@@ -108,19 +196,30 @@ class ActivationView(QWidget):
         self.prev_button = QToolButton(text="◀", toolTip="Previous page (channels)")
         self.next_button = QToolButton(text="▶", toolTip="Next page (channels)")
         self.page_spin = QSpinBox(prefix="page ", minimum=1, toolTip="Page of channels")
-        self.page_label = QLabel()
+        self.page_label = QLabel(alignment=Qt.AlignmentFlag.AlignRight)
         self.prev_button.clicked.connect(self.page_spin.stepDown)
         self.next_button.clicked.connect(self.page_spin.stepUp)
         self.page_spin.valueChanged.connect(self._on_page_spin_changed)
         self.grid_controls = QWidget()
         row = QHBoxLayout(self.grid_controls)
         row.setContentsMargins(0, 0, 0, 0)
-        for widget in (QLabel("Sort:"), self.sort_combo, self.labels_check, self.prev_button):
+        for widget in (QLabel("Sort:"), self.sort_combo, self.labels_check):
             row.addWidget(widget)
-        for widget in (self.page_spin, self.next_button, self.page_label):
+        row.addStretch(1)
+        for widget in (self.prev_button, self.page_spin, self.next_button):
             row.addWidget(widget)
-        self._controls = QHBoxLayout()
-        self._controls.addWidget(self.title, 1)
+        # Hidden, the grid's controls keep their room: showing them must not resize the grid.
+        for widget in (self.grid_controls, self.page_label):
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
+        # Two rows: the layer's name and shape in full, above the controls.
+        heading = QHBoxLayout()
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.page_label)
+        self._controls = QVBoxLayout()
+        self._controls.setSpacing(2)
+        self._controls.addLayout(heading)
         self._controls.addWidget(self.grid_controls)
 
     def _build_grid(self) -> None:
@@ -139,17 +238,21 @@ class ActivationView(QWidget):
         self.highlight.setZValue(10)
         self.grid_box.addItem(self.highlight)
         self.tile_labels = []
-        for _ in range(PAGE_SIZE):  # created once, repositioned per page
+        font = QFont(self.font().family(), 8)
+        for _ in range(MAX_PAGE):  # created once, repositioned per page
             label = pg.TextItem(color=(235, 235, 235), fill=(0, 0, 0, 150), anchor=(0, 0))
-            label.setFont(QFont(self.font().family(), 8))
+            label.setFont(font)
             label.setZValue(5)
-            self.grid_box.addItem(label)
+            label.setVisible(False)
+            self.grid_box.addItem(label, ignoreBounds=True)
             self.tile_labels.append(label)
-        self.histogram = pg.HistogramLUTItem()
-        self.histogram.gradient.setColorMap(colormap())
+        self.histogram = LevelBar()
         self.histogram.setImageItem(self.mosaic)
-        self.grid_widget.addItem(self.histogram)
+        self.grid_widget.ci.setContentsMargins(4, 4, 4, 2)
+        self.grid_widget.ci.setSpacing(2)
+        self.grid_widget.addItem(self.histogram, row=1, col=0)
         self.grid_widget.scene().sigMouseClicked.connect(self._on_grid_scene_clicked)
+        self.grid_box.sigResized.connect(self._on_grid_box_resized)
 
     def _build_detail(self) -> None:
         self.detail = QWidget()
@@ -191,8 +294,7 @@ class ActivationView(QWidget):
     def show_message(self, text: str) -> None:
         """Replace the content with a short state message ("Select a layer…", "Computing…")."""
         self.message.setText(text)
-        self.stack.setCurrentWidget(self.message)
-        self.grid_controls.hide()
+        self._show("message")
 
     def clear(self) -> None:
         self._layer, self._maps, self._input, self._channel = "", None, None, None
@@ -202,10 +304,27 @@ class ActivationView(QWidget):
 
     def has_grid(self) -> bool:
         """True when a channel grid is on screen, i.e. export_png has something to write."""
-        return self._maps is not None and self.stack.currentWidget() is self.splitter
+        return self._maps is not None and self._showing == "grid"
+
+    def showing(self) -> str:
+        """What the panel shows: "message", "grid" or "vector"."""
+        return self._showing
+
+    def _show(self, what: str) -> None:
+        self._showing = what
+        if what != "message":
+            self.stack.setCurrentWidget(self.splitter if what == "grid" else self.plot)
+        self.message.setVisible(what == "message")
+        self.message.raise_()
+        self.grid_controls.setVisible(what == "grid")
+        self.page_label.setVisible(what == "grid")
 
     def selected_channel(self) -> int | None:
         return self._channel
+
+    def grid_shape(self) -> tuple[int, int]:
+        """(columns, rows) of a page of the grid, as laid out for the view's size."""
+        return self._grid
 
     def show_activations(
         self, layer_path: str, maps: np.ndarray, input_image: np.ndarray | None = None
@@ -220,6 +339,7 @@ class ActivationView(QWidget):
         self._layer, self._input = layer_path, input_image
         size = f"{maps.shape[0]} values" if maps.ndim == 1 else "×".join(map(str, maps.shape))
         self.title.setText(f"{layer_path}  ·  {size}")
+        self.title.setToolTip(self.title.text())
         if maps.ndim == 1:
             self._maps = None
             self._show_vector(maps)
@@ -231,7 +351,7 @@ class ActivationView(QWidget):
             self.show_message(f"Cannot show an output of shape {maps.shape}.")
             return
         if not (same_layer and self._maps is not None and self._maps.shape == maps.shape):
-            self._page, self._channel = 0, None
+            self._page, self._channel, self._range = 0, None, None
         self._maps = maps
         self._show_grid()
 
@@ -276,10 +396,33 @@ class ActivationView(QWidget):
     # -- grid ----------------------------------------------------------------------------
 
     def _page_channels(self) -> np.ndarray:
-        return self._order[self._page * PAGE_SIZE : (self._page + 1) * PAGE_SIZE]
+        return self._order[self._page * self._page_size : (self._page + 1) * self._page_size]
 
     def _columns(self) -> int:
-        return min(COLUMNS, self._maps.shape[2])
+        return self._grid[0]
+
+    def _view_size(self) -> tuple[float, float]:
+        size = self.grid_box.size()
+        if size.width() < 32 or size.height() < 32:  # never laid out yet
+            return 640.0, 400.0
+        return size.width(), size.height()
+
+    def _fit_page(self) -> bool:
+        """Choose the page's columns and rows for the maps and the view; True on a change."""
+        height, width, count = self._maps.shape
+        tiles = count if count <= MAX_PAGE else PAGE_SIZE
+        grid = fit_grid(tiles, self._view_size(), (height, width))
+        page_size = min(count, grid[0] * grid[1])
+        if (grid, page_size) == (self._grid, self._page_size):
+            return False
+        first = self._page * self._page_size  # stays on screen
+        self._grid, self._page_size = grid, page_size
+        self._page = min(first, count - 1) // page_size
+        return True
+
+    def _on_grid_box_resized(self) -> None:
+        if self._maps is not None and self._fit_page():
+            self._render_grid()
 
     def _show_grid(self) -> None:
         maps = self._maps
@@ -295,25 +438,24 @@ class ActivationView(QWidget):
             f"min {_fmt(low)} · max {_fmt(high)} · mean {_fmt(float(means.mean()))} · "
             f"zeros {zeros.mean():.1%} · dead (all-zero) channels {dead} of {maps.shape[2]}"
         )
-        pages = math.ceil(maps.shape[2] / PAGE_SIZE)
-        self.page_spin.blockSignals(True)
-        self.page_spin.setMaximum(pages)
-        self.page_spin.setValue(self._page + 1)
-        self.page_spin.blockSignals(False)
-        self.page_spin.setSuffix(f" / {pages}")
+        self._fit_page()
         self._render_grid()
         # Levels reset per result: shared by every tile so channels compare, and the
         # histogram lets the user narrow them.
         self.histogram.setLevels(low, high if high > low else low + 1)
-        self.stack.setCurrentWidget(self.splitter)
-        self.grid_controls.show()
+        self._show("grid")
         self._update_detail()
 
     def _render_grid(self) -> None:
         maps, channels, columns = self._maps, self._page_channels(), self._columns()
         height, width, count = maps.shape
+        pages = math.ceil(count / self._page_size)
+        self.page_spin.blockSignals(True)
+        self.page_spin.setMaximum(pages)
+        self.page_spin.setValue(self._page + 1)
+        self.page_spin.blockSignals(False)
+        self.page_spin.setSuffix(f" / {pages}")
         mosaic = compose_page(maps, channels, columns)
-        shape_changed = self.mosaic.image is None or self.mosaic.image.shape != mosaic.shape
         self.mosaic.setImage(mosaic, autoLevels=False)
         rows = mosaic.shape[0] // height
         path = QPainterPath()
@@ -324,25 +466,31 @@ class ActivationView(QWidget):
             path.moveTo(0, row * height)
             path.lineTo(columns * width, row * height)
         self.grid_lines.setPath(path)
-        first = self._page * PAGE_SIZE
+        first = self._page * self._page_size
         self.page_label.setText(f"channels {first + 1}–{first + len(channels)} of {count}")
         self.prev_button.setEnabled(self._page > 0)
         self.next_button.setEnabled(first + len(channels) < count)
         self._place_labels()
         self._update_highlight()
-        if shape_changed:
-            self.grid_box.autoRange(padding=0.01)
+        # The range is the whole page's grid, not this page's tiles: a short last page keeps
+        # the tile size of the others. Unchanged, the view keeps it (a user's zoom included).
+        extent = (columns * width, self._grid[1] * height)
+        if extent != self._range:
+            self._range = extent
+            self.grid_box.setRange(QRectF(0, 0, *extent), padding=0.01)
 
     def _place_labels(self) -> None:
         channels = self._page_channels() if self._maps is not None else []
         show = self.labels_check.isChecked()
         for slot, label in enumerate(self.tile_labels):
-            label.setVisible(show and slot < len(channels))
-            if slot < len(channels):
+            visible = show and slot < len(channels)
+            if visible:  # text and position are no-ops when unchanged, as for a new image
                 height, width = self._maps.shape[:2]
                 row, col = divmod(slot, self._columns())
                 label.setText(str(channels[slot]))
                 label.setPos(col * width, row * height)
+            if label.isVisible() != visible:  # not a no-op: it re-transforms the text
+                label.setVisible(visible)
 
     def _tile_rect(self, channel: int) -> QRectF | None:
         slots = np.flatnonzero(self._page_channels() == channel)
@@ -408,7 +556,7 @@ class ActivationView(QWidget):
         self.detail_box.autoRange(padding=0.01)
 
     def _sync_overlay_lut(self) -> None:
-        self.overlay.setLookupTable(self.histogram.gradient.getLookupTable(256, alpha=False))
+        self.overlay.setLookupTable(self.histogram.getLookupTable(n=256, alpha=False))
 
     def _sync_overlay_levels(self) -> None:
         self.overlay.setLevels(self.histogram.getLevels())
@@ -434,5 +582,4 @@ class ActivationView(QWidget):
             f"min {_fmt(float(vector.min()))} · max {_fmt(float(vector.max()))} · "
             f"mean {_fmt(float(vector.mean()))} · zeros {(vector == 0).mean():.1%} · top: {ranked}"
         )
-        self.stack.setCurrentWidget(self.plot)
-        self.grid_controls.hide()
+        self._show("vector")

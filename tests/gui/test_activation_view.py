@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QApplication
 
 from core.errors import ExportError
-from gui.activation_view import PAGE_SIZE, ActivationView
+from gui.activation_view import MAX_PAGE, PAGE_SIZE, ActivationView, fit_grid
 from gui.colormaps import EXPORT_GAP, lookup_table
 
 H, W = 10, 12  # not square, so a swapped axis shows
@@ -37,50 +38,130 @@ def visible_tile_labels(view):
 
 
 def tile(view, slot):
-    """The pixels of the tile at slot (row by row, 8 per row) in the on-screen mosaic."""
-    row, col = divmod(slot, 8)
+    """The pixels of the tile at slot (row by row) in the on-screen mosaic."""
+    row, col = divmod(slot, view.grid_shape()[0])
     return view.mosaic.image[row * H : (row + 1) * H, col * W : (col + 1) * W]
 
 
 def click_tile(qtbot, view, slot):
-    row, col = divmod(slot, 8)
+    row, col = divmod(slot, view.grid_shape()[0])
     scene_point = view.grid_box.mapViewToScene(QPointF((col + 0.5) * W, (row + 0.5) * H))
     pos = view.grid_widget.mapFromScene(scene_point)
     qtbot.mouseClick(view.grid_widget.viewport(), Qt.MouseButton.LeftButton, pos=pos)
 
 
+def grid_fill(view):
+    """How much of the grid's view the page's tiles span: (width fraction, height fraction)."""
+    columns, rows = view.grid_shape()
+    height, width = view._maps.shape[:2]
+    scene = view.grid_box.mapViewToScene(QRectF(0, 0, columns * width, rows * height))
+    box = view.grid_box.sceneBoundingRect()
+    bounds = scene.boundingRect()
+    return bounds.width() / box.width(), bounds.height() / box.height()
+
+
 def test_starts_with_a_hint_and_shows_messages(view):
-    assert view.stack.currentWidget() is view.message
+    assert view.showing() == "message" and view.message.isVisible()
     assert "Select a layer" in view.message.text()
     view.show_activations("conv", layer_maps())
+    assert view.showing() == "grid" and not view.message.isVisible()
     view.show_message("Computing…")
-    assert view.stack.currentWidget() is view.message
+    assert view.showing() == "message" and view.message.isVisible()
     assert view.message.text() == "Computing…"
     assert not view.has_grid()
+
+
+def test_fit_grid_follows_the_shape_of_the_view_and_of_the_maps():
+    assert fit_grid(32, (600, 600), (10, 10)) == (6, 6)  # square: as square as it gets
+    columns, rows = fit_grid(32, (1600, 400), (10, 10))
+    assert columns >= 3 * rows and columns * rows >= 32  # a wide strip: long rows
+    columns, rows = fit_grid(32, (400, 1600), (10, 10))
+    assert rows >= 3 * columns
+    columns, rows = fit_grid(32, (600, 600), (10, 40))  # wide maps stack in a column
+    assert rows > columns
+    assert fit_grid(12, (900, 300), (10, 10)) == (6, 2)  # no empty slot at the same size
+    assert fit_grid(1, (50, 50), (7, 7)) == (1, 1)
+    for tiles in range(1, 49):
+        columns, rows = fit_grid(tiles, (800, 500), (7, 7))
+        assert tiles <= columns * rows <= max(MAX_PAGE, tiles)
+        assert columns * (rows - 1) < tiles  # never a whole empty row
 
 
 def test_grid_pages_through_a_wide_layer(qtbot, view):
     maps = layer_maps(80)
     view.show_activations("block/conv", maps)
-    assert view.stack.currentWidget() is view.splitter
-    assert view.page_label.text() == "channels 1–32 of 80"
-    assert visible_tile_labels(view) == [str(c) for c in range(32)]
-    assert view.mosaic.image.shape == (4 * H, 8 * W)
+    assert view.showing() == "grid"
+    columns, rows = view.grid_shape()
+    page = columns * rows  # wide layers fill every slot of the page
+    assert PAGE_SIZE <= page <= MAX_PAGE
+    assert view.page_label.text() == f"channels 1–{page} of 80"
+    assert visible_tile_labels(view) == [str(c) for c in range(page)]
+    assert view.mosaic.image.shape == (rows * H, columns * W)
     np.testing.assert_array_equal(tile(view, 9), maps[:, :, 9])
     assert not view.prev_button.isEnabled()
+    full_page = grid_fill(view)
 
     qtbot.mouseClick(view.next_button, Qt.MouseButton.LeftButton)
-    assert view.page_label.text() == "channels 33–64 of 80"
-    np.testing.assert_array_equal(tile(view, 0), maps[:, :, 32])
+    last = min(80, 2 * page)
+    assert view.page_label.text() == f"channels {page + 1}–{last} of 80"
+    np.testing.assert_array_equal(tile(view, 0), maps[:, :, page])
+    assert visible_tile_labels(view) == [str(c) for c in range(page, last)]
 
-    qtbot.mouseClick(view.next_button, Qt.MouseButton.LeftButton)
-    assert view.page_label.text() == "channels 65–80 of 80"
-    assert visible_tile_labels(view) == [str(c) for c in range(64, 80)]
-    assert view.mosaic.image.shape == (2 * H, 8 * W)
+    view.page_spin.setValue(view.page_spin.maximum())
+    assert view.page_label.text().endswith("–80 of 80")
     assert not view.next_button.isEnabled()
+    assert grid_fill(view) == pytest.approx(full_page)  # a short last page: same tile size
 
     view.page_spin.setValue(1)
-    assert view.page_label.text() == "channels 1–32 of 80"
+    assert view.page_label.text() == f"channels 1–{page} of 80"
+
+
+def test_a_layer_of_few_channels_shows_on_one_page(view):
+    view.show_activations("conv", layer_maps(MAX_PAGE))
+    assert view.page_label.text() == f"channels 1–{MAX_PAGE} of {MAX_PAGE}"
+    assert view.page_spin.maximum() == 1
+
+
+def test_tiles_fill_the_view_and_follow_its_shape(qtbot, view):
+    view.show_activations("conv", np.random.default_rng(0).random((16, 16, 100), np.float32))
+    view.resize(1500, 420)
+    qtbot.waitUntil(lambda: view.grid_shape()[0] >= 2 * view.grid_shape()[1])
+    assert max(grid_fill(view)) > 0.95 and min(grid_fill(view)) <= 1.0
+    view.page_spin.setValue(2)
+    first = int(visible_tile_labels(view)[0])
+
+    view.resize(520, 1000)
+    qtbot.waitUntil(lambda: view.grid_shape()[1] >= 2 * view.grid_shape()[0])
+    assert max(grid_fill(view)) > 0.95 and min(grid_fill(view)) <= 1.0
+    assert str(first) in visible_tile_labels(view)  # the page shown stays in view
+    columns, rows = view.grid_shape()
+    assert view.mosaic.image.shape[1] == columns * 16
+
+
+def test_the_level_control_is_a_strip_under_the_grid(view):
+    view.show_activations("conv", layer_maps())
+    bar, grid = view.histogram.sceneBoundingRect(), view.grid_box.sceneBoundingRect()
+    assert bar.top() >= grid.bottom() - 1  # below the tiles, not beside them
+    assert bar.width() >= 0.9 * grid.width()
+    assert bar.height() <= 0.2 * view.grid_widget.height()
+
+
+def test_showing_maps_does_not_re_lay_out_the_grid(view):
+    """The grid is laid out once, with the panel: new results only repaint it."""
+    resizes = []
+    view.grid_box.sigResized.connect(lambda *_: resizes.append(1))
+    updates = [
+        lambda: view.show_activations("conv", layer_maps()),  # the first display
+        lambda: view.show_activations("conv", layer_maps(seed=1)),  # another image
+        lambda: view.show_activations("pool", np.arange(5, dtype=np.float32)),
+        lambda: view.show_activations("other_layer_with_a_long_name", layer_maps(20) * 1e6),
+        lambda: view.show_message("Computing…"),
+        lambda: view.show_activations("other", layer_maps(20)),
+    ]
+    for update in updates:
+        update()
+        QApplication.processEvents()  # deferred layout requests, if any
+    assert resizes == []
 
 
 def test_summary_statistics(view):
@@ -144,21 +225,25 @@ def test_clicking_a_tile_of_a_sorted_page_selects_that_tiles_channel(qtbot, view
 
 
 def test_clicking_outside_the_tiles_selects_nothing(qtbot, view):
-    view.show_activations("conv", layer_maps(20))  # 8 + 8 + 4 tiles: the last row is short
+    view.show_activations("conv", layer_maps(13))  # a prime: the last row is short
+    columns, rows = view.grid_shape()
+    assert columns * rows > 13
     with qtbot.assertNotEmitted(view.channel_selected):
-        click_tile(qtbot, view, 22)
+        click_tile(qtbot, view, columns * rows - 1)
     assert view.selected_channel() is None
 
 
 def test_a_new_image_keeps_the_page_and_channel_a_new_layer_resets_them(view):
     view.show_activations("conv", layer_maps(80))
     view.page_spin.setValue(2)
-    view.select_channel(40)
+    second_page = view.page_label.text()
+    first_page = second_page.replace("channels ", "").split("–")[0]
+    view.select_channel(int(first_page))
     view.show_activations("conv", layer_maps(80, seed=1))
-    assert view.page_label.text() == "channels 33–64 of 80"
-    assert view.selected_channel() == 40
+    assert view.page_label.text() == second_page
+    assert view.selected_channel() == int(first_page)
     view.show_activations("other", layer_maps(80))
-    assert view.page_label.text() == "channels 1–32 of 80"
+    assert view.page_label.text().startswith("channels 1–")
     assert view.selected_channel() is None
     assert "Click a channel" in view.detail_title.text()
 
@@ -170,14 +255,14 @@ def test_updates_reuse_the_same_graphics_items(view):
     view.page_spin.setValue(3)
     view.show_activations("c", np.random.default_rng(2).random((7, 7, 1280), dtype=np.float32))
     assert view.grid_box.addedItems == items
-    assert len(view.tile_labels) == PAGE_SIZE
+    assert len(view.tile_labels) == MAX_PAGE
 
 
 def test_vector_layers_show_a_plot_with_the_top_indices(view):
     vector = np.linspace(0, 1, 1000, dtype=np.float32)
     vector[3] = 7.0
     view.show_activations("avg_pool", vector)
-    assert view.stack.currentWidget() is view.plot
+    assert view.showing() == "vector" and view.stack.currentWidget() is view.plot
     assert not view.grid_controls.isVisible()
     x, y = view.line.getData()
     np.testing.assert_array_equal(y, vector)
@@ -194,7 +279,7 @@ def test_short_vectors_show_as_bars(view):
 
 def test_unsupported_shapes_say_so(view):
     view.show_activations("odd", np.zeros((2, 3, 4, 5), dtype=np.float32))
-    assert view.stack.currentWidget() is view.message
+    assert view.showing() == "message"
     assert "(2, 3, 4, 5)" in view.message.text()
 
 
@@ -202,14 +287,18 @@ def test_export_png_writes_the_visible_page(tmp_path, view):
     maps = np.zeros((16, 16, 40), dtype=np.float32)
     maps[:, :, 1] = 1.0  # the brightest tile, second in the first row
     view.show_activations("conv", maps)
+    columns, rows = view.grid_shape()  # the page's layout on screen
     target = tmp_path / "grid.png"
     view.export_png(target)
 
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]  # no temporary file left
     with Image.open(target) as image:
         assert image.format == "PNG"
-        # 8 × 4 tiles of 16 px maps repeated 4× to 64 px, with gaps around and between.
-        assert image.size == (8 * 64 + 9 * EXPORT_GAP, 4 * 64 + 5 * EXPORT_GAP)
+        # 16 px maps repeated 4× to 64 px tiles, with gaps around and between.
+        assert image.size == (
+            columns * 64 + (columns + 1) * EXPORT_GAP,
+            rows * 64 + (rows + 1) * EXPORT_GAP,
+        )
         pixels = np.asarray(image.convert("RGB"))
     lut = lookup_table()
     centre = EXPORT_GAP + 32 + 20  # below the corner label
@@ -218,12 +307,17 @@ def test_export_png_writes_the_visible_page(tmp_path, view):
 
 
 def test_export_png_follows_the_page_and_optional_labels(tmp_path, view):
-    view.show_activations("conv", layer_maps(40))
-    view.page_spin.setValue(2)  # 8 channels: one row
+    view.show_activations("conv", layer_maps(80))
+    columns, rows = view.grid_shape()
+    view.page_spin.setValue(2)
+    left = 80 - columns * rows  # the second page's channels
+    rows = min(rows, -(-left // columns))
     view.export_png(tmp_path / "plain.png", labels=False)
     view.export_png(tmp_path / "labelled.png")
     with Image.open(tmp_path / "plain.png") as plain, Image.open(tmp_path / "labelled.png") as lab:
-        assert plain.size == lab.size == (8 * 72 + 9 * EXPORT_GAP, 60 + 2 * EXPORT_GAP)
+        # 10×12 maps repeated 6× to 60×72 px tiles
+        size = (columns * 72 + (columns + 1) * EXPORT_GAP, rows * 60 + (rows + 1) * EXPORT_GAP)
+        assert plain.size == lab.size == size
         assert np.any(np.asarray(plain) != np.asarray(lab))
 
 
@@ -239,6 +333,6 @@ def test_export_png_without_a_grid_raises(tmp_path, view):
 def test_clear_returns_to_the_hint(view):
     view.show_activations("conv", layer_maps())
     view.clear()
-    assert view.stack.currentWidget() is view.message
+    assert view.showing() == "message"
     assert view.title.text() == ""
     assert not view.has_grid()
