@@ -269,16 +269,18 @@ def render(results: dict) -> str:
     folder = results["folder"]
     decode = folder["decode"]
     cpus = results["environment"]["cpu_count"]
-    rows, missed = [], []
+    rows, bounded, noisy = [], [], []
     for m in results["models"]:
         ips = m["images_per_second"]
         floor, classic = m["convlens_over_predecoded"], m["convlens_over_classic"]
         cpu_ratio = m["convlens_over_predecoded_cpu"]
         predecoded_cpu = statistics.median(m["round_cpu_seconds"]["pre-decoded"])
         ceiling = decode_ceiling(decode["ms_per_image"], folder["count"], predecoded_cpu)
-        if not floor["met"]:
+        if not floor["met"] and ceiling < floor["target"]:
             forward_ms = 1e3 * predecoded_cpu / folder["count"]
-            missed.append((m["model"], floor["median"], ceiling, forward_ms))
+            bounded.append((m["model"], floor["median"], ceiling, forward_ms))
+        elif floor["met"] != (cpu_ratio["median"] >= floor["target"]):
+            noisy.append((m["model"], floor, cpu_ratio))
         rows.append(
             [
                 m["model"] + (" (random weights)" if m["weights"] == "random" else ""),
@@ -309,19 +311,29 @@ def render(results: dict) -> str:
         rows,
     )
     by_format = ", ".join(f"{k} {v} ms" for k, v in decode["ms_per_image_by_format"].items())
-    analysis = (
-        "The target is missed for "
-        + "; ".join(
-            f"{name} ({got:.2f}×, ceiling {ceiling:.2f}×, forward pass {forward:.1f} ms CPU "
-            "per image)"
-            for name, got, ceiling, forward in missed
+    analysis = []
+    if bounded:
+        analysis.append(
+            "The target is out of reach for "
+            + "; ".join(
+                f"{name} ({got:.2f}×, ceiling {ceiling:.2f}×, forward pass {forward:.1f} ms "
+                "CPU per image)"
+                for name, got, ceiling, forward in bounded
+            )
+            + ": the forward pass of these light networks costs at most "
+            f"{max(forward for *_, forward in bounded) / decode['ms_per_image']:.1f}× the CPU "
+            f"of decoding the photo it reads ({decode['ms_per_image']} ms), so no pipeline "
+            f"reaches {TARGET_PREDECODED[1]} on this machine with this folder. What is left is "
+            "making each decode cheaper; PNG is most of it."
         )
-        + f": these light networks spend about as much CPU per image as decoding the photo "
-        f"({decode['ms_per_image']} ms), so no pipeline reaches 0.85 on this machine with "
-        "this folder. What is left is making each decode cheaper; PNG is most of it."
-        if missed
-        else "Every model meets the target."
-    )
+    for name, floor, cpu_ratio in noisy:
+        analysis.append(
+            f"For {name} the wall-clock ratio ({floor['median']:.2f}×) and the CPU-time ratio "
+            f"({cpu_ratio['median']:.2f}×) fall on different sides of the target and the "
+            f"per-call wall-clock ratios spread over {floor['min']:.2f}–{floor['max']:.2f}×: "
+            "the load of other processes, not ConvLens, most likely decided that verdict."
+        )
+    analysis = " ".join(analysis)
     formats = ", ".join(f"{n} {kind}" for kind, n in folder["formats"].items())
     mp = folder["megapixels"]
     batch = results["models"][0]["batch_size"] if results["models"] else "?"
