@@ -10,6 +10,7 @@ from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
+    QFontMetrics,
     QIcon,
     QKeySequence,
     QPainter,
@@ -120,9 +121,13 @@ class LayerTreeView(QWidget):
         self.tree.selectionModel().currentRowChanged.connect(self._on_tree_current_changed)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        # Every column fits its contents; a narrow dock scrolls sideways rather than eliding
-        # layer names, which often differ only at the end (block3a_…, block3b_…).
+        # The short columns fit their contents and Name takes the rest, so Params and
+        # Trainable are always on screen. The pane asks for the width of everything
+        # (content_width); squeezed below it, names lose their middle, not their ends,
+        # which tell layers apart (block3a_expand_bn, block3b_expand_bn, …_project_bn).
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self._model.itemChanged.connect(self._on_model_item_changed)
 
         layout = QVBoxLayout(self)
@@ -131,7 +136,29 @@ class LayerTreeView(QWidget):
         layout.addWidget(self.tree)
 
     def sizeHint(self) -> QSize:
-        return QSize(640, 480)
+        return QSize(self.content_width(), 480)
+
+    def content_width(self) -> int:
+        """The width that shows every column unabridged: the layers' when there are some,
+        else a typical model's (so a window can be laid out before its model has loaded)."""
+        header = self.tree.header()
+        if self._leaf_paths:
+            columns = sum(
+                max(self.tree.sizeHintForColumn(c), header.sectionSizeHint(c))
+                for c in range(len(COLUMNS))
+            )
+        else:
+            bold = QFont(self.font())
+            bold.setBold(True)
+            name = self.fontMetrics().horizontalAdvance("block2a_expand_activation")
+            kind = QFontMetrics(bold).horizontalAdvance("BatchNormalization")
+            numbers = self.fontMetrics().horizontalAdvance("112×112×144 1,281,000")
+            indent_and_icon = 2 * self.tree.indentation() + 24
+            margins = 4 * 12
+            columns = name + indent_and_icon + kind + numbers + margins
+            columns += header.sectionSizeHint(TRAINABLE)
+        chrome = 2 * self.tree.frameWidth() + self.tree.verticalScrollBar().sizeHint().width()
+        return columns + chrome
 
     # -- content -------------------------------------------------------------------------
 

@@ -33,6 +33,11 @@ from gui.task_status import TaskStatus
 from gui.top5_panel import Top5Panel
 
 SPLITTERS = ("main", "middle", "images")
+# First-start layout of the main splitter: the image pane's share of the width; the layer
+# pane gets its table's width within these bounds; the activation view the rest.
+IMAGE_PANE_SHARE = 0.18
+LAYER_PANE_MIN, LAYER_PANE_MAX_SHARE = 300, 0.45
+ACTIVATION_PANE_MIN = 360
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
 
 
@@ -63,6 +68,10 @@ class MainWindow(QMainWindow):
             main.addWidget(widget)
         main.setStretchFactor(2, 1)
         self._layout_pending = True  # first start: proportions are set once the size is known
+        # Until the user drags the main splitter (or one was restored), the layer tree's pane
+        # follows the width of the model's layer table.
+        self._auto_layout = True
+        main.splitterMoved.connect(self._on_main_splitter_moved)
         self.worker_stopped = False
         self.splitters = {"main": main, "middle": middle, "images": self.image_pane.splitter}
         self.setCentralWidget(main)
@@ -100,17 +109,38 @@ class MainWindow(QMainWindow):
             saved = self.settings.window_bytes(f"splitter/{name}")
             if saved is not None:
                 splitter.restoreState(saved)
-                self._layout_pending = False
+                self._layout_pending = self._auto_layout = False
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._layout_pending:
             self._layout_pending = False
             width = self.splitters["main"].width() or self.width()
-            self.splitters["main"].setSizes([int(width * f) for f in (0.2, 0.34, 0.46)])
+            images = int(width * IMAGE_PANE_SHARE)
+            layers = self._layer_pane_width(width)
+            self.splitters["main"].setSizes([images, layers, width - images - layers])
             self.splitters["middle"].setSizes([self.top5.sizeHint().height(), 10_000])
             height = self.image_pane.splitter.height() or self.height()
             self.image_pane.splitter.setSizes([int(height * 0.45), int(height * 0.55)])
+
+    def _layer_pane_width(self, window_width: int) -> int:
+        """Room for every column of the layer table, within a share of the window."""
+        wanted = self.layer_tree.content_width()
+        return max(LAYER_PANE_MIN, min(wanted, int(window_width * LAYER_PANE_MAX_SHARE)))
+
+    def _fit_layer_pane(self) -> None:
+        """Resize the layer pane to the loaded model's table, at the activation view's cost."""
+        main = self.splitters["main"]
+        if not self._auto_layout or not self.isVisible():
+            return
+        sizes = main.sizes()
+        layers = self._layer_pane_width(sum(sizes))
+        spare = sizes[1] + sizes[2] - layers
+        if layers != sizes[1] and spare >= ACTIVATION_PANE_MIN:
+            main.setSizes([sizes[0], layers, spare])
+
+    def _on_main_splitter_moved(self) -> None:
+        self._auto_layout = False
 
     def _wire(self) -> None:
         session = self.session
@@ -246,6 +276,7 @@ class MainWindow(QMainWindow):
         self.image_pane.set_network_input(info.input_size, info.resize_mode)
         selected = self.layer_tree.selected_layer()
         self.layer_tree.set_layers(info.layers)
+        self._fit_layer_pane()
         if selected and selected in all_layer_paths(info.layers):
             self.layer_tree.select_layer(selected)
         self._on_session_current_image_changed(self.session.current_entry())

@@ -105,6 +105,49 @@ def test_columns_show_type_shape_params_and_nested_models_expand(view):
     assert view.tree.visualRect(row_index(view, "mobilenet/out_relu")).height() > 0
 
 
+def columns_on_screen(view) -> dict[int, int]:
+    """{column: its width} for the columns that end within the tree's viewport."""
+    header = view.tree.header()
+    width = view.tree.viewport().width()
+    return {
+        column: header.sectionSize(column)
+        for column in range(header.count())
+        if header.sectionViewportPosition(column) + header.sectionSize(column) <= width
+    }
+
+
+def test_every_column_is_on_screen_and_name_takes_the_room_left(view):
+    shown = columns_on_screen(view)
+    assert sorted(shown) == [NAME, TYPE, SHAPE, PARAMS, TRAINABLE]
+    for column in (TYPE, SHAPE, PARAMS):  # fitted to their contents: nothing clipped
+        assert shown[column] >= view.tree.sizeHintForColumn(column)
+    assert shown[TRAINABLE] >= view.tree.header().sectionSizeHint(TRAINABLE)
+    assert sum(shown.values()) == view.tree.viewport().width()  # Name stretches to the edge
+    assert view.tree.horizontalScrollBar().maximum() == 0
+
+
+def test_the_view_asks_for_the_width_of_its_table(view):
+    view.resize(view.sizeHint().width(), 500)
+    QApplication.processEvents()
+    assert view.tree.header().sectionSize(NAME) >= view.tree.sizeHintForColumn(NAME)
+    assert view.tree.horizontalScrollBar().maximum() == 0
+    # Squeezed, names lose their middle (the ends tell layers apart); the columns stay.
+    view.resize(view.sizeHint().width() - 120, 500)
+    QApplication.processEvents()
+    assert view.tree.header().sectionSize(NAME) < view.tree.sizeHintForColumn(NAME)
+    assert view.tree.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert sorted(columns_on_screen(view)) == [NAME, TYPE, SHAPE, PARAMS, TRAINABLE]
+
+
+def test_an_empty_view_asks_for_a_typical_models_width(qtbot):
+    empty = LayerTreeView()
+    qtbot.addWidget(empty)
+    filled = LayerTreeView()
+    qtbot.addWidget(filled)
+    filled.set_layers(LAYERS)
+    assert abs(empty.sizeHint().width() - filled.sizeHint().width()) < 150
+
+
 def test_conv_layers_stand_out_from_vector_layers(view):
     conv_type = row_index(view, "mobilenet/Conv1", TYPE)
     dense_type = row_index(view, "predictions", TYPE)

@@ -9,6 +9,8 @@ import pytest
 
 from core.export import read_features
 from gui.export_dialog import SCOPE_ALL, SCOPE_SELECTED, ExportDialog, ExportOptions
+from gui.layer_tree_view import NAME, PARAMS, TRAINABLE
+from gui.main_window import ACTIVATION_PANE_MIN
 from tests.gui.conftest import wait_idle
 
 
@@ -18,6 +20,17 @@ def cat_window(window, photos):
     wait_idle(window)
     window.image_pane.select_path(str(photos["chelsea"]))
     return window
+
+
+def test_the_layer_pane_fits_the_models_table(window):
+    """On a first start the layer table is shown whole: Params and Trainable on screen."""
+    tree = window.layer_tree.tree
+    header = tree.header()
+    right = header.sectionViewportPosition(TRAINABLE) + header.sectionSize(TRAINABLE)
+    assert right <= tree.viewport().width()
+    assert header.sectionSize(PARAMS) >= tree.sizeHintForColumn(PARAMS)
+    assert header.sectionSize(NAME) >= tree.sizeHintForColumn(NAME)  # no name shortened
+    assert window.activation_view.width() >= ACTIVATION_PANE_MIN
 
 
 def test_selecting_a_conv_layer_shows_its_channel_maps(cat_window, qtbot):
