@@ -7,16 +7,14 @@ existing file is replaced only when the caller asks for it. Light module: no Ten
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.errors import ExportError
 
 EXPORT_FORMATS = {
@@ -62,35 +60,13 @@ def write_features(
     metadata = {key: value for key, value in metadata.items() if value is not None}
     names = [str(p) for p in paths]
     try:
-        partial = _new_partial_file(path)
-    except OSError as exc:
-        raise ExportError(f"Could not write in {path.parent}: {exc.strerror or exc}.") from exc
-    try:
-        _WRITERS[suffix](partial, vectors, names, metadata)
-        os.replace(partial, path)
-    except OSError as exc:
-        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+        with atomic_path(path, overwrite=overwrite) as partial:
+            _WRITERS[suffix](partial, vectors, names, metadata)
+    except ExportError:
+        raise
     except Exception as exc:  # h5py and numpy raise more than OSError; say which file
         raise ExportError(f"Could not write {path}: {exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
     return path
-
-
-def _new_partial_file(path: Path) -> Path:
-    """Create an empty, uniquely named hidden file beside path and return its name.
-
-    Created with open(..., "x") rather than mkstemp so it gets the user's usual
-    permissions (mkstemp's are owner-only), which it keeps when renamed into place.
-    """
-    while True:
-        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:
-            with open(partial, "x"):
-                return partial
-        except FileExistsError:
-            continue
 
 
 # Names np.savez takes for itself, or that hold the vectors, paths and metadata.

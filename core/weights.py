@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
-import os
-import secrets
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from core.atomic import atomic_path, write_error_reason
 from core.errors import Cancelled, WeightsUnavailableError
 from core.paths import keras_models_dir
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
@@ -29,21 +28,6 @@ class IncompleteDownloadError(OSError):
     """The server closed the connection before sending the whole file, or sent a bad file."""
 
 
-def _partial_file(destination: Path):
-    """A new, uniquely named file beside destination, opened for writing.
-
-    Unlike mkstemp's owner-only mode, open(..., "xb") gives the file the user's usual
-    permissions, which it keeps when renamed into place.
-    """
-    for _attempt in range(100):
-        partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
-        try:
-            return partial, open(partial, "xb")  # the caller closes it
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"cannot create a temporary file beside {destination}")
-
-
 def download(
     url: str,
     destination: Path,
@@ -53,26 +37,26 @@ def download(
 ) -> Path:
     """Download url to destination atomically: a partial file never appears under its name."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial, out = _partial_file(destination)
-    try:
-        with (
-            out,
-            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
-        ):
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            # Keras gives md5 for most files and sha256 for newer ones; tell them by length.
-            hasher = hashlib.sha256() if file_hash and len(file_hash) == 64 else hashlib.md5()
-            progress(0, total, f"Downloading {destination.name}")
-            while True:
-                cancel.raise_if_cancelled()
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                out.write(chunk)
-                hasher.update(chunk)
-                done += len(chunk)
-                progress(done, total, f"Downloading {destination.name}")
+    # error=None: resolve_weights_file turns every OSError, network or disk, into one message.
+    with (
+        atomic_path(destination, error=None) as partial,
+        open(partial, "wb") as out,
+        urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+    ):
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        # Keras gives md5 for most files and sha256 for newer ones; tell them by length.
+        hasher = hashlib.sha256() if file_hash and len(file_hash) == 64 else hashlib.md5()
+        progress(0, total, f"Downloading {destination.name}")
+        while True:
+            cancel.raise_if_cancelled()
+            chunk = response.read(_CHUNK)
+            if not chunk:
+                break
+            out.write(chunk)
+            hasher.update(chunk)
+            done += len(chunk)
+            progress(done, total, f"Downloading {destination.name}")
         # http.client returns b"" (no exception) when the server hangs up early, and many
         # Keras weights (MobileNet, MobileNetV2) come without a checksum: check the length.
         if total and done != total:
@@ -83,15 +67,13 @@ def download(
             raise IncompleteDownloadError(
                 f"the download of {destination.name} is corrupt (checksum mismatch)"
             )
-        os.replace(partial, destination)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
     return destination
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, folder: Path) -> str:
     """A short reason for the user: what went wrong with the download."""
+    if isinstance(exc, OSError) and (problem := write_error_reason(exc, folder)):
+        return f"saving it failed: {problem}"  # a read-only folder, a full disk
     if isinstance(exc, urllib.error.HTTPError):
         return f"the server answered {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
@@ -118,7 +100,7 @@ def resolve_weights_file(
     except Cancelled:
         raise
     except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
-        raise WeightsUnavailableError(filename, url, folder, _reason(exc)) from exc
+        raise WeightsUnavailableError(filename, url, folder, _reason(exc, folder)) from exc
 
 
 @contextlib.contextmanager

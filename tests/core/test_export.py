@@ -123,10 +123,11 @@ def test_an_unexpected_error_is_an_export_error_too(tmp_path, vectors, paths, mo
     assert os.listdir(tmp_path) == []
 
 
-def test_a_new_file_gets_the_usual_permissions(tmp_path, vectors, paths):
+@pytest.mark.parametrize("suffix", [".npz", ".npy", ".csv", ".h5"])
+def test_a_new_file_gets_the_usual_permissions(tmp_path, vectors, paths, suffix):
     old = os.umask(0o022)
     try:
-        out = write_features(tmp_path / "features.npz", vectors, paths)
+        out = write_features(tmp_path / f"features{suffix}", vectors, paths)
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644  # not the 0o600 of a temporary file

@@ -5,8 +5,11 @@ Downloads come from an HTTP server on 127.0.0.1 run by the tests; nothing leaves
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.server
+import os
+import stat
 import threading
 import urllib.request
 
@@ -141,6 +144,27 @@ def test_download_writes_the_file_and_reports_progress(keras_home, server, small
     assert [done for done, _, _ in reports] == sorted(done for done, _, _ in reports)
     assert "weights.h5" in reports[-1][2]
     assert _cache_listing(keras_home) == ["weights.h5"]
+
+
+def test_a_downloaded_file_gets_the_usual_permissions(keras_home, server):
+    old = os.umask(0o022)
+    try:
+        path = resolve_weights_file("weights.h5", f"{server}/weights.h5")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not the 0o600 of a temporary file
+
+
+def test_a_read_only_cache_folder_says_so(keras_home, server, monkeypatch):
+    # Tests run as root, which a chmod'ed folder would not stop: fail the rename instead.
+    def read_only(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(WeightsUnavailableError) as caught:
+        resolve_weights_file("weights.h5", f"{server}/weights.h5")
+    assert "saving it failed: Read-only file system; the folder is read-only" in str(caught.value)
+    assert _cache_listing(keras_home) == []
 
 
 def test_sha256_checksums_are_checked_too(keras_home, server):
