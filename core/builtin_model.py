@@ -13,8 +13,6 @@ EfficientNet so that weights move between variants by name.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from core.atomic import atomic_path
 from core.errors import ModelLoadError
 from core.paths import app_cache_dir
 from core.progress import ProgressCallback, no_progress
@@ -206,6 +205,13 @@ def _cache_file() -> Path:
     return app_cache_dir() / _CACHE_FILE
 
 
+def _cache_write_error(message: str) -> ModelLoadError:
+    return ModelLoadError(
+        f"{message} ConvLens keeps the converted built-in model there; set "
+        "CONVLENS_CACHE_DIR to a folder you can write to."
+    )
+
+
 def builtin_model_file(progress: ProgressCallback = no_progress) -> Path:
     """The converted full model as a ``.keras`` file, converting it on first use."""
     target = _cache_file()
@@ -221,14 +227,8 @@ def builtin_model_file(progress: ProgressCallback = no_progress) -> Path:
         progress(2, 3, message)
         # Save beside the target and rename: the cache never holds a half-written model,
         # and a concurrent process at worst replaces one complete file with another.
-        fd, tmp = tempfile.mkstemp(prefix=".converting-", suffix=".keras", dir=target.parent)
-        os.close(fd)
-        try:
-            model.save(tmp)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_path(target, error=_cache_write_error) as partial:
+            model.save(partial)
         progress(3, 3, message)
     return target
 

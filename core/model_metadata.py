@@ -15,6 +15,8 @@ from pathlib import Path
 
 import platformdirs
 
+from core.atomic import atomic_path
+
 MEMBER = "convlens.json"
 H5_ATTRIBUTE = "convlens_metadata"
 
@@ -41,16 +43,15 @@ def _write_zip_member(path: Path, member: str, text: str) -> None:
             archive.writestr(member, text)
         return
     # Appending again would store a duplicate name; copy the archive without the old one.
-    partial = path.with_name(f".{path.name}.metadata.part")
-    try:
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(partial, "w") as target:
-            for info in source.infolist():
-                if info.filename != member:
-                    target.writestr(info, source.read(info))
-            target.writestr(member, text)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with (
+        atomic_path(path) as partial,
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(partial, "w") as target,
+    ):
+        for info in source.infolist():
+            if info.filename != member:
+                target.writestr(info, source.read(info))
+        target.writestr(member, text)
 
 
 def read_metadata(model_path: str | Path) -> dict:
@@ -127,6 +128,5 @@ def remember_preprocess(model_path: str | Path, mode: str) -> None:
         known = {}
     known[str(Path(model_path).resolve())] = mode
     memory.parent.mkdir(parents=True, exist_ok=True)
-    partial = memory.with_suffix(".tmp")
-    partial.write_text(json.dumps(known, indent=1), encoding="utf-8")
-    os.replace(partial, memory)
+    with atomic_path(memory) as partial:
+        partial.write_text(json.dumps(known, indent=1), encoding="utf-8")

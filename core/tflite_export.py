@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from core.atomic import atomic_path
 from core.errors import ExportError
 
 
@@ -46,23 +45,12 @@ def export_tflite(model, path: str | Path, class_names: Sequence[str] | None = N
         raise ExportError(
             f"TensorFlow Lite could not convert the model: {exc}\n{chatter.getvalue()}".strip()
         ) from exc
-    _write_atomic(path, flatbuffer)
+    with atomic_path(path) as partial:
+        partial.write_bytes(flatbuffer)
     if class_names:
-        _write_atomic(labels_path(path), ("\n".join(class_names) + "\n").encode("utf-8"))
+        with atomic_path(labels_path(path)) as partial:
+            partial.write_bytes(("\n".join(class_names) + "\n").encode("utf-8"))
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(partial, path)
-    except OSError as exc:
-        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
 
 
 def run_tflite(path: str | Path, batch: np.ndarray) -> np.ndarray:

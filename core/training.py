@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +26,9 @@ import keras
 import numpy as np
 
 from core import model_metadata
+from core.atomic import atomic_path
 from core.datasets import DatasetInfo, Split, scan_dataset, split_dataset, split_with_folder
-from core.errors import Cancelled, ExportError
+from core.errors import Cancelled, ConvLensError, ExportError
 from core.evaluation import evaluate
 from core.heads import (
     Base,
@@ -382,16 +382,13 @@ def save_model(result: TrainResult, path: str | Path) -> Path:
         raise ExportError(f"Save the model as a .keras file, not {path.name}.")
     if not path.parent.is_dir():
         raise ExportError(f"The folder {path.parent} does not exist.")
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".keras")
-    os.close(fd)
     try:
-        result.loaded.model.save(partial)
-        model_metadata.write_metadata(partial, model_metadata_for(result))
-        os.replace(partial, path)
-    except OSError as exc:
-        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+        with atomic_path(path) as partial:
+            result.loaded.model.save(partial)
+            model_metadata.write_metadata(partial, model_metadata_for(result))
+    except ConvLensError:  # an OSError, already explained by atomic_path
+        raise
+    except Exception as exc:  # Keras, h5py and zipfile raise more than OSError
+        raise ExportError(f"Could not write {path}: {exc}") from exc
     result.loaded.path = path
     return path

@@ -7,10 +7,8 @@ item is created per channel, so a 112×112×96 layer renders as fast as a 7×7×
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.atomic import atomic_path
 from core.errors import ExportError
 from gui.colormaps import BACKGROUND, colormap, compose_page, render_page_image, upsample
 
@@ -383,15 +382,12 @@ class ActivationView(QWidget):
             self.histogram.gradient.getLookupTable(256, alpha=False),
             labels=labels,
         )
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=target.parent)
-        os.close(fd)
-        try:
-            if not image.save(temp, "PNG"):
-                raise ExportError(f"Could not write {target}: is the folder writable?")
-            os.replace(temp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(temp)
+        with atomic_path(target) as partial:
+            if not image.save(str(partial), "PNG"):  # Qt says no more than that
+                raise ExportError(
+                    f"Could not write {target}: Qt could not save the PNG there; "
+                    "choose another folder."
+                )
 
     # -- grid ----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import io
 import math
 import os
 import pickle
+import stat
 import sys
 import zipfile
 
@@ -270,9 +271,16 @@ def test_failed_conversion_leaves_no_partial_file(tmp_path, monkeypatch):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(keras.Model, "save", fail_halfway)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ModelLoadError, match="No space left.*set CONVLENS_CACHE_DIR"):
         builtin_model_file()
     assert os.listdir(tmp_path) == []
+
+
+def test_the_cache_file_gets_the_usual_permissions(cache_dir, full_model):
+    umask = os.umask(0)  # the one the cache was written under; reading it means setting it
+    os.umask(umask)
+    mode = stat.S_IMODE(builtin_model_file().stat().st_mode)
+    assert mode == 0o666 & ~umask  # as any new file, not mkstemp's 0o600
 
 
 def test_a_damaged_cache_file_is_converted_again(tmp_path, monkeypatch, full_model):

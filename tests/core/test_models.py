@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import keras
 import numpy as np
@@ -198,8 +200,14 @@ def test_stored_metadata_can_be_replaced(tmp_path):
     path = tmp_path / "pets.keras"
     tiny_cnn().save(path)
     write_metadata(path, {"class_names": ["a", "b", "c"], "preprocess": "tf"})
-    write_metadata(path, {"class_names": ["cat", "dog", "fish"], "preprocess": "torch"})
+    old = os.umask(0o027)
+    try:  # the archive is rewritten without the old member, under a temporary name
+        write_metadata(path, {"class_names": ["cat", "dog", "fish"], "preprocess": "torch"})
+    finally:
+        os.umask(old)
     assert read_metadata(path) == {"class_names": ["cat", "dog", "fish"], "preprocess": "torch"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # not the 0o600 of a temporary file
+    assert [p.name for p in tmp_path.iterdir()] == ["pets.keras"]
     assert load_model(path).class_names == ["cat", "dog", "fish"]
 
 

@@ -6,8 +6,11 @@ not need accuracy use a small input size.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -20,7 +23,7 @@ import pytest
 
 from core import model_metadata
 from core.builtin_model import builtin_model_file
-from core.errors import Cancelled, ExportError
+from core.errors import Cancelled, ConvLensError, ExportError
 from core.evaluation import evaluate
 from core.heads import (
     freeze_base,
@@ -363,6 +366,49 @@ def test_saving_is_atomic(pretrained, tmp_path, monkeypatch):
         save_model(pretrained, tmp_path / "model.h5")
 
 
+def test_any_failure_while_saving_is_an_export_error_and_leaves_nothing(
+    pretrained, tmp_path, monkeypatch
+):
+    def broken(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(b"PK\x03\x04 half a model")
+        raise ValueError("Unable to serialize the optimizer")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.Model, "save", broken)
+        with pytest.raises(ExportError, match="Could not write .*Unable to serialize"):
+            save_model(pretrained, tmp_path / "model.keras")
+    assert list(tmp_path.iterdir()) == []
+
+    # Tests run as root, which a chmod'ed folder would not stop: fail the rename instead.
+    target = tmp_path / "model.keras"
+    real_replace = os.replace
+
+    def read_only(src, dst, *args, **kwargs):
+        if os.fspath(dst) == os.fspath(target):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(dst))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(ConvLensError) as caught:
+        save_model(pretrained, target)
+    assert str(caught.value) == (
+        f"Could not write {target}: Permission denied; "
+        f"you may not write in {tmp_path}: choose another folder."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_saved_model_gets_the_usual_permissions(pretrained, tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = save_model(pretrained, tmp_path / "model.keras")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # not the 0o600 of a temporary file
+    assert load_model_file(path).class_names == CLASSES
+
+
 def test_a_saved_model_holds_its_metadata_member(saved):
     with zipfile.ZipFile(saved) as archive:
         stored = json.loads(archive.read(model_metadata.MEMBER))
@@ -370,8 +416,15 @@ def test_a_saved_model_holds_its_metadata_member(saved):
 
 
 def test_tflite_export_runs_and_matches_keras(pretrained, textures, tmp_path):
-    path = export_tflite(pretrained.loaded.model, tmp_path / "textures.tflite", CLASSES)
+    old = os.umask(0o027)
+    try:
+        path = export_tflite(pretrained.loaded.model, tmp_path / "textures.tflite", CLASSES)
+    finally:
+        os.umask(old)
     assert labels_path(path).read_text().split() == CLASSES
+    for written in (path, labels_path(path)):  # not the 0o600 of a temporary file
+        assert stat.S_IMODE(written.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, labels_path(path).name]
     pixels = _pixels(_val_paths(textures)[::3], (224, 224))
     expected = Engine(pretrained.loaded).scores(pixels)
     got = run_tflite(path, pixels)
