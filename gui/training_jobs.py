@@ -1,15 +1,21 @@
-"""Worker jobs of the training window: check a dataset, train, save, export.
+"""Background work of the training window: list a dataset folder, and the worker jobs that
+check a dataset, train, save, export.
 
-Each function returns a ``run(ctx)`` for ``Worker.submit``; the heavy core modules are
+Each job function returns a ``run(ctx)`` for ``Worker.submit``; the heavy core modules are
 imported inside it, on the worker thread, so the GUI never imports TensorFlow.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
+
+from core.datasets import scan_dataset
 from core.progress import CancelToken
 from core.train_config import TrainConfig
 
@@ -41,6 +47,46 @@ class EitherToken(CancelToken):
     def raise_if_cancelled(self) -> None:
         for token in self._tokens:
             token.raise_if_cancelled()
+
+
+class FolderLister(QObject):
+    """Lists a dataset folder (classes and files, nothing decoded) on a short-lived thread.
+
+    Not on the GUI thread: a folder of thousands of photos on a slow or network disk takes
+    seconds to list. Not on the worker: it may be busy training for minutes. Only the
+    answer for the latest folder asked for is delivered.
+    """
+
+    listed = Signal(str, object, object)  # folder, DatasetInfo or None, error or None
+    _answered = Signal(str, object, object)  # from the listing thread
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._latest: str | None = None
+        self._answered.connect(self._on_answered)  # queued: emitted from another thread
+
+    def list(self, folder: str) -> None:
+        self._latest = folder
+        thread = threading.Thread(
+            target=self._run, args=(folder,), name="convlens-dataset-lister", daemon=True
+        )
+        thread.start()
+
+    def busy(self) -> bool:
+        return self._latest is not None
+
+    def _run(self, folder: str) -> None:
+        try:
+            info, error = scan_dataset(folder, verify=False), None
+        except Exception as exc:  # reported to the user, like a worker job's error
+            info, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+            self._answered.emit(folder, info, error)
+
+    def _on_answered(self, folder: str, info, error) -> None:
+        if folder == self._latest:  # else a newer folder was asked for since
+            self._latest = None
+            self.listed.emit(folder, info, error)
 
 
 def scan(folder: str) -> Callable:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.datasets import DatasetInfo, scan_dataset
+from core.datasets import DatasetInfo
 from core.errors import ConvLensError
 from core.progress import CancelToken
 from gui import training_jobs
@@ -42,6 +42,7 @@ class TrainingWindow(QMainWindow):
     image_open_requested = Signal(str)  # a validation image to show in the main view
     model_saved = Signal(str)  # path of a .keras file just written
     model_open_requested = Signal(str)  # path of a .keras file to load in the main window
+    dataset_listed = Signal(str)  # a dataset folder's classes are shown; its check has begun
 
     def __init__(self, worker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +56,8 @@ class TrainingWindow(QMainWindow):
         self._jobs: dict[int, str] = {}  # job id -> what it does
         self._stop: CancelToken | None = None
         self._layers_key: tuple | None = None  # the base whose layers the tree shows
+        self.lister = training_jobs.FolderLister(self)
+        self.lister.listed.connect(self._on_lister_listed)
 
         self.settings = TrainingSettings()
         self.settings.dataset_requested.connect(self.set_dataset)
@@ -122,20 +125,28 @@ class TrainingWindow(QMainWindow):
     # -- dataset ----------------------------------------------------------------------------
 
     def set_dataset(self, folder: str) -> None:
-        """List a dataset folder at once, then check its images on the worker."""
+        """List a dataset folder off the GUI thread, then check its images on the worker."""
         folder = folder.strip()
         if not folder or (self.dataset and str(self.dataset.root) == folder):
             return
-        try:
-            self.dataset = scan_dataset(folder, verify=False)
-        except ConvLensError as error:
-            self.dataset = None
-            self.settings.show_dataset(folder, None, str(error))
+        self.dataset = None
+        self.settings.show_dataset(folder, None, "Scanning…")
+        self.lister.list(folder)
+
+    def is_listing(self) -> bool:
+        """A dataset folder is being listed (its classes are not shown yet)."""
+        return self.lister.busy()
+
+    def _on_lister_listed(self, folder: str, info: DatasetInfo | None, error) -> None:
+        if error is not None:
+            self.settings.show_dataset(folder, None, user_message(error))
             return
-        self.settings.show_dataset(folder, self.dataset, "Checking the images…")
+        self.dataset = info
+        self.settings.show_dataset(folder, info, "Checking the images…")
         job = self.worker.submit("train-scan", training_jobs.scan(folder), model_bound=False)
         self._jobs[job.id] = "scan"
         self._update_buttons()
+        self.dataset_listed.emit(folder)
 
     def dragEnterEvent(self, event) -> None:
         if _dropped_folder(event):
@@ -177,7 +188,8 @@ class TrainingWindow(QMainWindow):
 
     def start(self) -> None:
         if self.dataset is None:
-            self.progress_label.setText("Choose a dataset folder first.")
+            waiting = "Wait until the folder is scanned." if self.is_listing() else None
+            self.progress_label.setText(waiting or "Choose a dataset folder first.")
             return
         try:
             config = self.settings.config(self._chosen_layers())

@@ -7,12 +7,14 @@ Runs use the real built-in base on the scikit-image texture dataset, at small in
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
+from gui import training_jobs
 from gui.training_view import TrainingWindow
 from gui.worker import Worker
 from tests.gui.conftest import open_window, wait_for_model, wait_idle
@@ -39,7 +41,24 @@ def view(qtbot):
 
 
 def _finished(qtbot, view) -> None:
-    qtbot.waitUntil(lambda: not view.is_training() and not view._jobs, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: not view.is_listing() and not view.is_training() and not view._jobs,
+        timeout=RUN_TIMEOUT_MS,
+    )
+
+
+def hold(worker):
+    """Keep the worker busy until the returned event is set: jobs submitted meanwhile wait."""
+    started, release = threading.Event(), threading.Event()
+
+    def run(ctx):
+        started.set()
+        while not release.wait(0.01):
+            ctx.cancel.raise_if_cancelled()  # closing the window ends it too
+
+    worker.submit("hold", run, model_bound=False)
+    assert started.wait(10)
+    return release
 
 
 def drop_folder(widget, folder) -> QDragEnterEvent:
@@ -76,13 +95,15 @@ def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
     shutil.copytree(textures.train_dir, data)
     write_truncated(data / "grass" / "broken.jpg")
     (data / "empty").mkdir()
-    assert drop_folder(view, data).isAccepted()
-    assert view.settings.folder_edit.text() == str(data)
+    with qtbot.waitSignal(view.dataset_listed, timeout=RUN_TIMEOUT_MS):
+        assert drop_folder(view, data).isAccepted()
+        assert view.settings.folder_edit.text() == str(data)
+        assert view.settings.dataset_status.text() == "Scanning…"
     rows = {
         view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
         for r in range(view.settings.class_table.rowCount())
     }
-    assert rows == {"brick": "12", "empty": "0", "grass": "13", "gravel": "12"}  # listed at once
+    assert rows == {"brick": "12", "empty": "0", "grass": "13", "gravel": "12"}  # listed first
     _finished(qtbot, view)  # the images are checked on the worker
     rows = {
         view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
@@ -97,11 +118,44 @@ def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
     assert "'empty' has no images" in status and "1 unreadable image(s)" in status
 
 
-def test_a_folder_without_classes_says_why(view, tmp_path):
+def test_a_folder_without_classes_says_why(qtbot, view, tmp_path):
     view.set_dataset(str(tmp_path))
+    view.start()  # before the listing has answered
+    assert "Wait until the folder is scanned" in view.progress_label.text()
+    qtbot.waitUntil(lambda: not view.is_listing())
     assert "has no subfolders" in view.settings.dataset_status.text()
     view.start()
     assert "Choose a dataset folder first" in view.progress_label.text()
+
+
+def test_folders_are_listed_off_the_gui_thread(qtbot, view, textures, monkeypatch):
+    threads = []
+    scan = training_jobs.scan_dataset
+
+    def recording_scan(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(training_jobs, "scan_dataset", recording_scan)
+    release = hold(view.worker)  # a busy worker does not delay the listing
+    try:
+        with qtbot.waitSignal(view.dataset_listed, timeout=RUN_TIMEOUT_MS):
+            view.set_dataset(str(textures.train_dir))
+        assert view.settings.class_table.rowCount() == 3
+        assert threads and threading.main_thread() not in threads
+    finally:
+        release.set()
+    _finished(qtbot, view)
+
+
+def test_only_the_latest_folder_is_shown(qtbot, view, textures, tmp_path):
+    view.set_dataset(str(tmp_path))  # no classes: its answer must not win
+    with qtbot.waitSignal(view.dataset_listed, timeout=RUN_TIMEOUT_MS) as listed:
+        view.set_dataset(str(textures.train_dir))
+    assert listed.args == [str(textures.train_dir)]
+    _finished(qtbot, view)
+    assert view.settings.folder_edit.text() == str(textures.train_dir)
+    assert "has no subfolders" not in view.settings.dataset_status.text()
 
 
 def test_bad_options_are_reported_without_starting(qtbot, view, textures):
