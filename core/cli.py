@@ -302,19 +302,13 @@ def cmd_extract(args) -> int:
         )
     for path, error in features.failed:
         print(f"{path}: error: {error}", file=sys.stderr)
-    loaded = engine.loaded
-    metadata = {
-        "model": loaded.name,
-        "layer": layer,
-        "pooling": pooling,
-        "preprocessing": loaded.preprocess,
-        "input_size": list(loaded.input_size),
-        "resize": engine.resize_mode,
-        "weights": loaded.weights,
-    }
     if len(features.paths):
         write_features(
-            args.out, features.vectors, features.paths, metadata, overwrite=args.overwrite
+            args.out,
+            features.vectors,
+            features.paths,
+            engine.feature_metadata(layer, pooling),
+            overwrite=args.overwrite,
         )
         print(
             f"Wrote {len(features.paths)} vectors of {features.vectors.shape[1:]} to {args.out}",

@@ -223,6 +223,19 @@ class Engine:
         shape = symbolic_output(self.model, layer_path).shape
         return "avg" if len(shape) > 2 else "none"
 
+    def feature_metadata(self, layer: str, pooling: str) -> dict:
+        """What to store with feature vectors of layer: enough to compute them again."""
+        loaded = self.loaded
+        return {
+            "model": loaded.name,
+            "layer": layer,
+            "pooling": pooling,
+            "preprocessing": loaded.preprocess,
+            "input_size": list(loaded.input_size),
+            "resize": self.resize_mode,
+            "weights": loaded.weights,
+        }
+
     def features(
         self, images: Sequence[np.ndarray], layer: str, pooling: str, prepared: bool = False
     ) -> np.ndarray:
@@ -257,4 +270,3 @@ class Engine:
         if not vectors:
             return FeatureSet(np.zeros((0, 0), np.float32), [], failed)
         return FeatureSet(np.concatenate(vectors).astype(np.float32), kept, failed)
-

@@ -272,16 +272,7 @@ def export_features(
         )
         if not features.paths:
             raise ExportError("None of the images could be read, so nothing was written.")
-        loaded = engine.loaded
-        metadata = {
-            "model": loaded.name,
-            "layer": layer,
-            "pooling": pooling,
-            "preprocessing": loaded.preprocess,
-            "input_size": list(loaded.input_size),
-            "resize": engine.resize_mode,
-            "weights": loaded.weights,
-        }
+        metadata = engine.feature_metadata(layer, pooling)
         ctx.progress(len(paths), len(paths), f"Writing {destination.name}…")
         write_features(destination, features.vectors, features.paths, metadata, overwrite)
         failed = tuple((str(p), _reason(e, p)) for p, e in features.failed)

@@ -198,6 +198,18 @@ def test_extract_features_of_nothing(engine, tmp_path):
     assert features.vectors.shape[0] == 0 and features.paths == [] and features.failed == []
 
 
+def test_feature_metadata_says_how_the_vectors_were_computed(engine):
+    assert engine.feature_metadata("conv2", "max") == {
+        "model": "tiny",
+        "layer": "conv2",
+        "pooling": "max",
+        "preprocessing": "tf",
+        "input_size": [SIZE, SIZE],
+        "resize": "crop",
+        "weights": "imagenet",  # LoadedModel's default
+    }
+
+
 def test_pool_features_rejects_unknown_pooling():
     with pytest.raises(ValueError, match="avg"):
         pool_features(np.zeros((1, 2, 2, 3)), "mean")
