@@ -1,7 +1,8 @@
 """The ``convlens`` command line: models, classify, layers, extract (and train).
 
 Heavy modules (TensorFlow) are imported inside each subcommand so ``--help`` and usage
-errors answer at once. Exit status: 0 all inputs succeeded, 1 some failed, 2 usage error.
+errors answer at once. Exit status: 0 all inputs succeeded, 1 some failed, 2 usage error,
+130 interrupted (Ctrl+C).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from core.errors import ConvLensError
 from core.zoo import BUILTIN_NAME
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class UsageError(Exception):
@@ -349,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SOME_FAILED
     except KeyboardInterrupt:
         print("convlens: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

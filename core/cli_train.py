@@ -3,18 +3,26 @@
 Options are checked (and --out is checked for being writable) before TensorFlow is
 imported, so mistakes answer at once with exit status 2. Progress goes to stderr as tqdm
 bars, one per phase; the final metrics go to stderr, or to stdout as JSON with --json.
-Exit status: 0 trained and saved, 1 trained and saved but some images were unreadable
-and skipped (or a ConvLens error stopped the run), 2 usage error.
+Ctrl+C stops training after the current batch and saves the best epoch so far (a second
+Ctrl+C quits at once). Exit status: 0 trained and saved, 1 trained and saved but some
+images were unreadable and skipped, or stopped early by Ctrl+C (or a ConvLens error
+stopped the run), 2 usage error, 130 interrupted with nothing saved.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from core.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
+from core.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
+from core.errors import Cancelled
+from core.progress import CancelToken
 from core.train_config import AUGMENTATIONS, HEADS, TrainConfig, TrainConfigError
 from core.zoo import BUILTIN_NAME, get_spec
 
@@ -188,28 +196,72 @@ class _Bars:
         self.bar = self.label = None
 
 
+@contextlib.contextmanager
+def _ctrl_c_cancels(cancel: CancelToken):
+    """While active, a first Ctrl+C cancels the run: training stops after the current batch
+    and keeps its best epoch. A second one raises KeyboardInterrupt: quit at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers (and only it gets SIGINT)
+        return
+
+    def on_sigint(signum, frame):
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        _say("\nStopping after the current batch (press Ctrl+C again to quit at once)…")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
+def _say(message: str) -> None:
+    """Print from a signal handler: straight to the descriptor, as the handler may have
+    interrupted a write to sys.stderr's buffer (re-entering it raises RuntimeError)."""
+    try:
+        os.write(sys.stderr.fileno(), (message + "\n").encode(errors="replace"))
+    except (AttributeError, OSError, ValueError):  # stderr replaced (tests), or closed
+        print(message, file=sys.stderr)
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
     from core.datasets import scan_dataset
     from core.training import save_model, train
 
     bars = _Bars()
+    cancel = CancelToken()
     try:
-        dataset = scan_dataset(config.data_dir, verify=True, progress=bars.progress)
-        for warning in dataset.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        for path, reason in dataset.unreadable:
-            print(f"{path}: error: {reason}", file=sys.stderr)
-        try:
+        with _ctrl_c_cancels(cancel):
+            dataset = scan_dataset(
+                config.data_dir, verify=True, progress=bars.progress, cancel=cancel
+            )
+            for warning in dataset.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+            for path, reason in dataset.unreadable:
+                print(f"{path}: error: {reason}", file=sys.stderr)
             result = train(
                 config,
                 progress=bars.progress,
+                cancel=cancel,
                 on_epoch=bars.epoch,
                 on_batch=bars.batch,
                 dataset=dataset,
             )
-        except TrainConfigError as exc:  # options only the model can check (a layer name)
-            raise UsageError(str(exc)) from exc
+    except TrainConfigError as exc:  # options only the model can check (a layer name)
+        raise UsageError(str(exc)) from exc
+    except Cancelled:
+        if not cancel.cancelled:
+            raise
+        bars.close()
+        print(
+            "convlens train: stopped before the first epoch finished; nothing was saved",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     finally:
         bars.close()
     saved = save_model(result, args.out)
@@ -224,6 +276,14 @@ def cmd_train(args) -> int:
         print(json.dumps(summary, indent=2))
     else:
         _print_summary(result, summary)
+    if result.cancelled:
+        last = result.history[-1]
+        print(
+            f"note: stopped early at epoch {last.epoch} of {last.epochs} (Ctrl+C); "
+            f"saved the best epoch ({result.best_epoch})",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if dataset.unreadable else EXIT_OK
 
 

@@ -1,12 +1,20 @@
-"""``convlens train``: usage errors, an end-to-end run with --json and --tflite, exit statuses."""
+"""``convlens train``: usage errors, an end-to-end run with --json and --tflite, exit statuses, Ctrl+C."""
 
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
+from core import cli_train
 from core.cli import main
 from core.models import load_model_file
 from core.tflite_export import labels_path
@@ -116,3 +124,126 @@ def test_unreadable_images_are_skipped_reported_and_exit_1(capsys, textures, tmp
     assert "broken.png: error:" in stderr and "1 unreadable image(s)" in stderr
     assert "Validation accuracy" in stderr and stdout == ""
     assert out.is_file()
+
+
+# -- Ctrl+C ----------------------------------------------------------------------------------
+
+LINE_TIMEOUT_S = 300  # the first epoch comes after TensorFlow's import and the model's load
+
+
+def _stderr_lines(process) -> queue.Queue:
+    """process's stderr lines (tqdm's carriage returns end lines too), then None at its end."""
+    lines = queue.Queue()
+
+    def read():
+        for line in process.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def test_ctrl_c_stops_after_the_batch_and_saves_the_best_epoch(textures, tmp_path):
+    out, tflite = tmp_path / "m.keras", tmp_path / "m.tflite"
+    command = Path(sys.executable).parent / "convlens"
+    process = subprocess.Popen(
+        [
+            str(command),
+            "train",
+            str(textures.train_dir),
+            "--val-dir",
+            str(textures.val_dir),
+            "--input-size",
+            "64",
+            "--augment",
+            "flip",  # trained on images, not cached features: epochs take seconds
+            "--epochs",
+            "100",
+            "--patience",
+            "0",
+            "--out",
+            str(out),
+            "--tflite",
+            str(tflite),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines, seen = _stderr_lines(process), []
+        while not any(line.startswith("Epoch 1/100") and "accuracy" in line for line in seen):
+            line = lines.get(timeout=LINE_TIMEOUT_S)
+            assert line is not None, "".join(seen)  # it ended before the first epoch
+            seen.append(line)
+        process.send_signal(signal.SIGINT)
+        while (line := lines.get(timeout=LINE_TIMEOUT_S)) is not None:
+            seen.append(line)
+        status = process.wait(timeout=LINE_TIMEOUT_S)
+    finally:
+        process.kill()
+        process.wait()
+    stderr = "".join(seen)
+    assert status == 1, stderr
+    assert "Stopping after the current batch (press Ctrl+C again to quit at once)" in stderr
+    note = stderr.strip().splitlines()[-1]
+    assert note.startswith("note: stopped early at epoch ") and "of 100 (Ctrl+C)" in note
+    assert note.endswith(")") and "saved the best epoch (" in note
+    assert "Epoch 100/100" not in stderr
+    assert load_model_file(out).class_names == list(TEXTURES)
+    assert labels_path(tflite).read_text().split() == list(TEXTURES)
+    assert sorted(os.listdir(tmp_path)) == ["m.keras", "m.tflite", "m_labels.txt"]
+
+
+def _send_sigint_when(monkeypatch, method: str, condition) -> None:
+    """Ctrl+C from inside the run: SIGINT to this process once _Bars.<method>(arg) matches."""
+    real = getattr(cli_train._Bars, method)
+
+    def report(self, *args):
+        real(self, *args)
+        if condition(*args):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli_train._Bars, method, report)
+
+
+def test_ctrl_c_before_the_first_epoch_ends_saves_nothing(capsys, textures, tmp_path, monkeypatch):
+    _send_sigint_when(monkeypatch, "batch", lambda log: (log.epoch, log.batch) == (1, 1))
+    before = signal.getsignal(signal.SIGINT)
+    status, _, stderr = _run(
+        capsys,
+        textures.train_dir,
+        "--input-size",
+        "64",
+        "--batch-size",
+        "4",
+        "--out",
+        tmp_path / "m.keras",
+    )
+    assert status == 130
+    assert "Stopping after the current batch" in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "convlens train: stopped before the first epoch finished; nothing was saved"
+    )
+    assert os.listdir(tmp_path) == []
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl+C is the test runner's again
+
+
+def test_a_second_ctrl_c_quits_at_once(capsys, textures, tmp_path, monkeypatch):
+    _send_sigint_when(monkeypatch, "batch", lambda log: (log.epoch, log.batch) == (2, 1))
+    _send_sigint_when(monkeypatch, "progress", lambda done, total, message: "Evaluat" in message)
+    status, _, stderr = _run(
+        capsys,
+        textures.train_dir,
+        "--input-size",
+        "64",
+        "--batch-size",
+        "4",
+        "--out",
+        tmp_path / "m.keras",
+    )
+    assert status == 130
+    assert "Stopping after the current batch" in stderr and "Epoch 1/10" in stderr
+    assert stderr.strip().splitlines()[-1] == "convlens: interrupted"
+    assert os.listdir(tmp_path) == []
