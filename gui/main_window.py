@@ -88,6 +88,10 @@ class MainWindow(QMainWindow):
         self.load_model(LoadRequest(self.settings.last_model or BUILTIN_NAME))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        training = getattr(self, "_training_window", None)
+        if training is not None and training.isVisible() and not training.close():
+            event.ignore()  # the user chose to keep a training run going
+            return
         self.settings.set_window_bytes("geometry", self.saveGeometry())
         self.settings.set_window_bytes("state", self.saveState())
         for name, splitter in self.splitters.items():

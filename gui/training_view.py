@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -257,7 +258,11 @@ class TrainingWindow(QMainWindow):
         self.open_button.setEnabled(self.saved_path is not None)
 
     def closeEvent(self, event) -> None:
-        # Closing the window abandons a run: nothing would show or save its result.
+        # Closing the window abandons a run (nothing would show or save its result): a
+        # run may be minutes of work, so ask first.
+        if self.is_training() and not ask_stop_training(self):
+            event.ignore()
+            return
         for job in self.worker.pending():
             if job.id in self._jobs:
                 job.cancel()
@@ -342,6 +347,34 @@ class TrainingWindow(QMainWindow):
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
             self._update_buttons()
+
+
+def stop_training_box(parent: QWidget) -> QMessageBox:
+    """The question asked when the window is closed during a run; Keep training is default."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Training is running",
+        "Closing this window stops the training and discards the model. Stop and close?",
+        parent=parent,
+    )
+    box.setInformativeText(
+        "To keep the best epoch so far instead, choose Keep training, press Stop, then Save."
+    )
+    stop = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+    stop.setObjectName("stop")
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    return box
+
+
+def ask_stop_training(parent: QWidget) -> bool:
+    """True if the user chooses to stop the run and close the window."""
+    box = stop_training_box(parent)
+    box.exec()
+    clicked = box.clickedButton()
+    box.deleteLater()
+    return clicked is not None and clicked.objectName() == "stop"
 
 
 def _duration(seconds: float) -> str:

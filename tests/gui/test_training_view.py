@@ -10,12 +10,12 @@ import shutil
 import threading
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
-from gui import training_jobs
-from gui.training_view import TrainingWindow
+from gui import training_jobs, training_view
+from gui.training_view import TrainingWindow, ask_stop_training, stop_training_box
 from gui.worker import Worker
 from tests.gui.conftest import open_window, wait_for_model, wait_idle
 from tests.image_corpus import write_truncated
@@ -156,6 +156,72 @@ def test_only_the_latest_folder_is_shown(qtbot, view, textures, tmp_path):
     _finished(qtbot, view)
     assert view.settings.folder_edit.text() == str(textures.train_dir)
     assert "has no subfolders" not in view.settings.dataset_status.text()
+
+
+def test_closing_during_a_run_asks_before_stopping_it(qtbot, view, textures, monkeypatch):
+    answers = []
+    monkeypatch.setattr(training_view, "ask_stop_training", lambda parent: answers.pop(0))
+    _small_run(view, textures)
+    _finished(qtbot, view)
+    release = hold(view.worker)  # the run stays queued behind it: deterministically running
+    try:
+        view.start()
+        (run,) = view.worker.pending("train")
+        answers.append(False)  # Keep training
+        assert not view.close()
+        assert view.isVisible() and view.is_training() and answers == []
+        answers.append(True)  # Stop and close
+        assert view.close()
+        assert not view.isVisible() and answers == []
+        assert run.state == "cancelled"
+    finally:
+        release.set()
+    _finished(qtbot, view)
+    assert view.result is None
+
+
+def test_closing_the_main_window_during_a_run_asks_too(qtbot, textures, monkeypatch):
+    window = open_window(qtbot)
+    window.actions["train"].trigger()
+    view = window._training_window
+    answers = []
+    monkeypatch.setattr(training_view, "ask_stop_training", lambda parent: answers.pop(0))
+    _small_run(view, textures)
+    _finished(qtbot, view)
+    release = hold(view.worker)
+    try:
+        view.start()
+        answers.append(False)  # Keep training: nothing closes
+        assert not window.close()
+        assert window.isVisible() and view.isVisible() and view.is_training()
+        answers.append(True)  # Stop and close: both windows, and the worker, end
+        assert window.close()
+        assert not view.isVisible() and answers == []
+    finally:
+        release.set()
+    assert window.worker_stopped
+
+
+def test_closing_without_a_run_does_not_ask(view, monkeypatch):
+    monkeypatch.setattr(training_view, "ask_stop_training", lambda parent: pytest.fail("asked"))
+    assert view.close()
+
+
+def test_the_question_offers_stop_and_close_and_defaults_to_keep_training(qtbot, view):
+    box = stop_training_box(view)
+    qtbot.addWidget(box)
+    assert sorted(b.text() for b in box.buttons()) == ["Keep training", "Stop and close"]
+    assert box.defaultButton().text() == box.escapeButton().text() == "Keep training"
+
+    def answer(name):
+        box = QApplication.activeModalWidget()
+        buttons = {b.text(): b for b in box.findChildren(QPushButton)}
+        buttons[name].click()
+
+    QTimer.singleShot(0, lambda: answer("Keep training"))
+    assert ask_stop_training(view) is False
+    QTimer.singleShot(0, lambda: answer("Stop and close"))
+    assert ask_stop_training(view) is True
 
 
 def test_bad_options_are_reported_without_starting(qtbot, view, textures):
