@@ -11,6 +11,7 @@ which results are still wanted, and drops the rest (DESIGN.md rule 4):
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Iterable
@@ -33,6 +34,9 @@ from gui.worker import JobHandle, Worker
 # priority) waits at most one chunk behind a long batch; large enough to batch well.
 CLASSIFY_CHUNK = 8
 LOAD_PRIORITY, INTERACTIVE_PRIORITY, BATCH_PRIORITY = 2, 1, 0
+# Pasted images are files in the cache so they can be listed like photos; they are removed
+# at start-up once this old (no list outlives its window, and a window rarely runs for days).
+PASTED_MAX_AGE_S = 3 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Session(QObject):
         self.worker.job_failed.connect(self._on_job_failed)
         self.worker.job_cancelled.connect(self._on_job_cancelled)
         self.loader.thumbnail_ready.connect(self.images.set_thumbnail)
+        prune_pasted_images()
 
     # -- model -----------------------------------------------------------------------------
 
@@ -130,7 +135,7 @@ class Session(QObject):
 
     def add_pasted_image(self, image: QImage) -> str:
         """Keep a clipboard image as a PNG in the app cache, so it is a file like the rest."""
-        folder = app_cache_dir() / "pasted"
+        folder = pasted_folder()
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = folder / f"pasted-{stamp}.png"
@@ -347,6 +352,21 @@ class Session(QObject):
             note = f", {failed} could not be read" if failed else ""
             self.task_done.emit("classify", f"Classified {self._batch_total} images{note}")
         self._batch_done = self._batch_total = 0
+
+
+def pasted_folder() -> Path:
+    return app_cache_dir() / "pasted"
+
+
+def prune_pasted_images(max_age_s: float = PASTED_MAX_AGE_S) -> list[Path]:
+    """Delete the pasted images older than max_age_s; returns the ones deleted."""
+    now, removed = time.time(), []
+    for path in pasted_folder().glob("pasted-*.png"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            if now - path.stat().st_mtime > max_age_s:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def all_layer_paths(nodes: list[dict]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -9,6 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from gui.image_list import DONE, FAILED
+from gui.session import PASTED_MAX_AGE_S, Session, pasted_folder
 from tests.gui.conftest import wait_idle
 
 
@@ -122,6 +125,23 @@ def test_paste_adds_the_clipboard_image(window, qtbot, photos):
     entry = window.session.images.entry(path)
     assert entry.state == DONE and entry.labels[0].label == "espresso"
     assert window.image_pane.current_path() == path
+
+
+def test_old_pasted_images_are_removed_at_start_up(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVLENS_CACHE_DIR", str(tmp_path / "cache"))
+    folder = pasted_folder()
+    folder.mkdir(parents=True)
+    now = time.time()
+    ages = {"pasted-old.png": PASTED_MAX_AGE_S + 60, "pasted-recent.png": 60}
+    ages["screenshot.png"] = 10 * PASTED_MAX_AGE_S  # not a pasted image: not ours to delete
+    for name, age in ages.items():
+        (folder / name).write_bytes(b"png")
+        os.utime(folder / name, (now - age, now - age))
+    session = Session()
+    try:
+        assert sorted(p.name for p in folder.iterdir()) == ["pasted-recent.png", "screenshot.png"]
+    finally:
+        assert session.shutdown()
 
 
 def test_remove_and_clear(window, photos):
