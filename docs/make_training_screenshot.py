@@ -3,8 +3,8 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_training_screenshot.py
 
 Trains the built-in EfficientNet-Lite0 (frozen) on the scikit-image texture dataset of the
-tests at 96×96 (small enough to leave a few mistakes to show) and writes
-docs/screenshots/training_view.png with the curves and the confusion matrix. No network.
+tests at 96×96 and writes docs/screenshots/training_view.png with the curves and the
+confusion matrix. No network.
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def main() -> int:
 
 
 def settle(app, view, timeout: float = 600) -> None:
-    """Turn the event loop until the window's worker jobs have all ended."""
+    """Turn the event loop until the dataset is listed and the window's jobs have ended."""
     deadline = time.monotonic() + timeout
-    while view._jobs and time.monotonic() < deadline:
+    while (view.is_listing() or view._jobs) and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.02)
     app.processEvents()

@@ -35,8 +35,8 @@ from gui.top5_panel import Top5Panel
 SPLITTERS = ("main", "middle", "images")
 # First-start layout of the main splitter: the image pane's share of the width; the layer
 # pane gets its table's width within these bounds; the activation view the rest.
-IMAGE_PANE_SHARE = 0.18
-LAYER_PANE_MIN, LAYER_PANE_MAX_SHARE = 300, 0.45
+IMAGE_PANE_SHARE = 0.16
+LAYER_PANE_MIN, LAYER_PANE_MAX_SHARE = 300, 0.43
 ACTIVATION_PANE_MIN = 360
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
 
