@@ -5,7 +5,7 @@ Takes the plain dicts of ``core.layers.LayerNode.to_dict()``, so it never needs 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -97,6 +97,7 @@ class LayerTreeView(QWidget):
         self._updating = False  # set while we write check states ourselves
         self._filtering = False
         self._selected: str | None = None
+        self._content_width: int | None = None  # cached: layouts ask for sizeHint often
         self._grid_icon = _grid_icon()
         blank = QPixmap(16, 16)
         blank.fill(Qt.GlobalColor.transparent)
@@ -141,6 +142,18 @@ class LayerTreeView(QWidget):
     def content_width(self) -> int:
         """The width that shows every column unabridged: the layers' when there are some,
         else a typical model's (so a window can be laid out before its model has loaded)."""
+        # Measuring walks every row: done once per content, not on each of the window's
+        # layout passes (a status message is one), which all ask for the sizeHint.
+        if self._content_width is None:
+            self._content_width = self._measure_width()
+        return self._content_width
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._content_width = None
+        super().changeEvent(event)
+
+    def _measure_width(self) -> int:
         header = self.tree.header()
         if self._leaf_paths:
             columns = sum(
@@ -171,6 +184,8 @@ class LayerTreeView(QWidget):
         self._refresh_blocks()
         self._updating = False
         self.tree.expandAll()
+        self._content_width = None
+        self.updateGeometry()
 
     def clear(self) -> None:
         self._updating = True
@@ -179,6 +194,7 @@ class LayerTreeView(QWidget):
         self._trainable_items.clear()
         self._leaf_paths.clear()
         self._selected = None
+        self._content_width = None
 
     def _make_row(self, node: dict) -> list[QStandardItem]:
         children = node.get("children") or []
@@ -272,6 +288,7 @@ class LayerTreeView(QWidget):
                 self._set_cell_state(item, state[path])
         self._refresh_blocks()
         self._updating = False
+        self._content_width = None  # checkboxes instead of yes/no
 
     def trainable_state(self) -> dict[str, bool]:
         """{leaf layer path: trainable}, in graph order."""

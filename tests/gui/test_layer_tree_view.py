@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu, QStyle, QStyleOptionViewItem
 
-from gui.layer_tree_view import NAME, PARAMS, SHAPE, TRAINABLE, TYPE, LayerTreeView
+from gui.layer_tree_view import COLUMNS, NAME, PARAMS, SHAPE, TRAINABLE, TYPE, LayerTreeView
 
 
 def node(name, class_name, shape, params=0, trainable=True, prefix="", children=()):
@@ -137,6 +137,19 @@ def test_the_view_asks_for_the_width_of_its_table(view):
     assert view.tree.header().sectionSize(NAME) < view.tree.sizeHintForColumn(NAME)
     assert view.tree.textElideMode() == Qt.TextElideMode.ElideMiddle
     assert sorted(columns_on_screen(view)) == [NAME, TYPE, SHAPE, PARAMS, TRAINABLE]
+
+
+def test_the_width_follows_the_layers_and_is_measured_once_per_model(view, monkeypatch):
+    measured = []
+    measure = view.tree.sizeHintForColumn
+    monkeypatch.setattr(view.tree, "sizeHintForColumn", lambda c: measured.append(c) or measure(c))
+    width = view.sizeHint().width()
+    for _ in range(5):  # as the window's layout passes ask, e.g. on every status message
+        assert view.sizeHint().width() == width
+    assert len(measured) <= len(COLUMNS)  # measured once at most: a walk over every row
+    longer = node("a_layer_with_a_much_longer_name_than_the_others", "Dense", [5], 30)
+    view.set_layers([*LAYERS, longer])
+    assert view.sizeHint().width() > width
 
 
 def test_an_empty_view_asks_for_a_typical_models_width(qtbot):
