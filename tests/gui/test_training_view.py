@@ -95,15 +95,20 @@ def test_dropping_a_folder_lists_classes_warnings_and_unreadable_images(
     shutil.copytree(textures.train_dir, data)
     write_truncated(data / "grass" / "broken.jpg")
     (data / "empty").mkdir()
-    with qtbot.waitSignal(view.dataset_listed, timeout=RUN_TIMEOUT_MS):
-        assert drop_folder(view, data).isAccepted()
-        assert view.settings.folder_edit.text() == str(data)
-        assert view.settings.dataset_status.text() == "Scanning…"
-    rows = {
-        view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
-        for r in range(view.settings.class_table.rowCount())
-    }
-    assert rows == {"brick": "12", "empty": "0", "grass": "13", "gravel": "12"}  # listed first
+    release = hold(view.worker)  # the check of the images waits: the listing shows first
+    try:
+        with qtbot.waitSignal(view.dataset_listed, timeout=RUN_TIMEOUT_MS):
+            assert drop_folder(view, data).isAccepted()
+            assert view.settings.folder_edit.text() == str(data)
+            assert view.settings.dataset_status.text() == "Scanning…"
+        rows = {
+            view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
+            for r in range(view.settings.class_table.rowCount())
+        }
+        assert rows == {"brick": "12", "empty": "0", "grass": "13", "gravel": "12"}
+        assert "Checking the images…" in view.settings.dataset_status.text()
+    finally:
+        release.set()
     _finished(qtbot, view)  # the images are checked on the worker
     rows = {
         view.settings.class_table.item(r, 0).text(): view.settings.class_table.item(r, 1).text()
