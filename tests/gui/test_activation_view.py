@@ -9,7 +9,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QApplication
 
 from core.errors import ExportError
-from gui.activation_view import MAX_PAGE, PAGE_SIZE, ActivationView, fit_grid
+from gui.activation_grid import MAX_PAGE, PAGE_SIZE, fit_grid
+from gui.activation_view import ActivationView
 from gui.colormaps import EXPORT_GAP, lookup_table
 
 H, W = 10, 12  # not square, so a swapped axis shows
