@@ -25,10 +25,11 @@ from core.errors import ModelLoadError
 from core.paths import app_cache_dir
 from core.progress import ProgressCallback, no_progress
 from core.torch_checkpoint import read_state_dict
+from core.zoo import BUILTIN_NAME, get_spec
 
-BUILTIN_NAME = "EfficientNet-Lite0"
-BUILTIN_INPUT_SIZE = (224, 224)
-BUILTIN_PREPROCESS = "lite"
+# The registry entry is the one source of the built-in model's name, size and preprocessing.
+BUILTIN_INPUT_SIZE = get_spec(BUILTIN_NAME).input_size
+BUILTIN_PREPROCESS = get_spec(BUILTIN_NAME).preprocess
 
 # Bump when the architecture or conversion changes, so old caches are not reused.
 _CACHE_FILE = "efficientnet_lite0_imagenet_v1.keras"

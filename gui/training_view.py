@@ -220,30 +220,26 @@ class TrainingWindow(QMainWindow):
         return "train" in self._jobs.values()
 
     def save(self) -> None:
-        if self.result is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save the model", self._suggested_name(".keras"), "Keras model (*.keras)"
-        )
-        if path:
-            path = path if path.lower().endswith(".keras") else path + ".keras"
-            job = self.worker.submit(
-                "train-save", training_jobs.save(self.result, path), model_bound=False
-            )
-            self._jobs[job.id] = "save"
+        self._write_result("Save the model", ".keras", "Keras model (*.keras)", "save")
 
     def export_tflite(self) -> None:
+        self._write_result("Export TensorFlow Lite", ".tflite", "TFLite (*.tflite)", "tflite")
+
+    def _write_result(self, title: str, suffix: str, file_filter: str, kind: str) -> None:
+        """Ask where to write the trained model, then write it on the worker."""
         if self.result is None:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export TensorFlow Lite", self._suggested_name(".tflite"), "TFLite (*.tflite)"
+            self, title, self._suggested_name(suffix), file_filter
         )
-        if path:
-            path = path if path.lower().endswith(".tflite") else path + ".tflite"
-            job = self.worker.submit(
-                "train-tflite", training_jobs.export_tflite(self.result, path), model_bound=False
-            )
-            self._jobs[job.id] = "tflite"
+        if not path:
+            return
+        path = path if path.lower().endswith(suffix) else path + suffix
+        job_function = training_jobs.save if kind == "save" else training_jobs.export_tflite
+        job = self.worker.submit(
+            f"train-{kind}", job_function(self.result, path), model_bound=False
+        )
+        self._jobs[job.id] = kind
 
     def _suggested_name(self, suffix: str) -> str:
         root = Path(self.settings.folder_edit.text() or "classifier")
