@@ -43,10 +43,10 @@ def measure_model(name: str, photo: str, rounds: int) -> dict:
     import tensorflow as tf
     from keras.applications.imagenet_utils import decode_predictions
 
-    from core.images import load_image
-    from core.inference import Engine
-    from core.models import load_model
-    from core.preprocessing import preprocess
+    from core.engine.engine import Engine
+    from core.io.images import load_image
+    from core.models.loading import load_model
+    from core.models.preprocessing import preprocess
 
     builtin = name == "EfficientNet-Lite0"
     loaded = load_model(name, weights="imagenet" if builtin else None)

@@ -110,7 +110,7 @@ def decode_cost(paths, size=(224, 224), repeats: int = 3) -> dict:
     import statistics
     import time
 
-    from core.images import load_fitted
+    from core.io.images import load_fitted
 
     per_format: dict[str, list[float]] = {}
     for _ in range(repeats):
@@ -143,10 +143,10 @@ def measure_model(name: str, paths: list, max_rounds: int, budget: float, batch_
     import numpy as np
     import tensorflow as tf
 
-    from core.images import iter_loaded
-    from core.inference import Engine
-    from core.models import load_model
-    from core.preprocessing import preprocess
+    from core.engine.engine import Engine
+    from core.io.images import iter_loaded
+    from core.models.loading import load_model
+    from core.models.preprocessing import preprocess
 
     builtin = name == "EfficientNet-Lite0"
     loaded = load_model(
@@ -398,7 +398,7 @@ def main(argv=None) -> int:
         return 0
 
     common.prepare_environment()
-    from core.inference import DEFAULT_BATCH_SIZE
+    from core.engine.engine import DEFAULT_BATCH_SIZE
 
     folder = common.temporary_folder("convlens-bench-folder-")
     common.log(f"{NAME}: writing {args.images} photos…")

@@ -44,11 +44,11 @@ def child(first_photo: str, folder: str, out: str) -> None:
     spawned = float(os.environ["CONVLENS_BENCH_T0"])
     from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer
 
-    from gui.app import create_application
+    from gui.app.application import create_application
 
     app = create_application([])
-    from gui.image_list import DONE, FAILED
-    from gui.main_window import MainWindow
+    from gui.main.main_window import MainWindow
+    from gui.widgets.image_list import DONE, FAILED
 
     report: dict = {}
     window = MainWindow()

@@ -30,9 +30,9 @@ NAME = "training"
 
 def run(args) -> dict:
     common.prepare_environment()
-    from core.train_config import TrainConfig
-    from core.training import train
-    from core.training_inputs import SESSION_FEATURES
+    from core.training.config import TrainConfig
+    from core.training.inputs import SESSION_FEATURES
+    from core.training.trainer import train
     from tests.training_data import make_texture_dataset
 
     folder = common.temporary_folder("convlens-bench-training-")

@@ -37,3 +37,28 @@ class CancelToken:
 
 
 NEVER_CANCELLED = CancelToken()
+
+
+class EitherToken(CancelToken):
+    """Cancelled as soon as any of its tokens is.
+
+    A training run listens to two: the user's Stop, which ends the run and keeps its best
+    weights (the run still returns its result), and the job's own token, which the window
+    sets when it closes (the result is dropped).
+    """
+
+    def __init__(self, *tokens: CancelToken) -> None:
+        super().__init__()
+        self._tokens = tokens
+
+    def cancel(self) -> None:
+        for token in self._tokens:
+            token.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return any(token.cancelled for token in self._tokens)
+
+    def raise_if_cancelled(self) -> None:
+        for token in self._tokens:
+            token.raise_if_cancelled()

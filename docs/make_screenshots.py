@@ -58,10 +58,10 @@ def write_transfer_model(folder: Path, photos: list[Path]) -> Path:
     import keras
     import numpy as np
 
-    from core.images import fit_to_input, load_image
-    from core.model_metadata import write_metadata
-    from core.models import load_model
-    from core.preprocessing import preprocess
+    from core.io.images import fit_to_input, load_image
+    from core.models.loading import load_model
+    from core.models.metadata import write_metadata
+    from core.models.preprocessing import preprocess
 
     classes = ["cat", "coffee", "person", "rocket"]
     base = load_model("EfficientNet-Lite0", include_top=False, pooling="avg").model
@@ -130,14 +130,15 @@ def with_title(pixmap, title: str):
 
 
 def main() -> int:
-    from gui.app import create_application
+    from gui.app.application import create_application
 
     app = create_application([])
     from PySide6.QtCore import QTimer
 
-    from gui.export_dialog import ExportDialog
-    from gui.main_window import MainWindow
-    from gui.session import LoadRequest, all_layer_paths
+    from core.ops.load import LoadModelRequest
+    from gui.main.main_window import MainWindow
+    from gui.main.session import all_layer_paths
+    from gui.widgets.export_dialog import ExportDialog
 
     work = Path(tempfile.mkdtemp(prefix="convlens-shots-photos-"))
     photos = write_photos(work)
@@ -172,7 +173,7 @@ def main() -> int:
     grab(dialog, "export_dialog.png", title=dialog.windowTitle())
     dialog.close()
 
-    window.load_model(LoadRequest(str(write_transfer_model(work, photos))))
+    window.load_model(LoadModelRequest(str(write_transfer_model(work, photos))))
     settle(app, window)
     nested = next(n for n in model_layers(window) if n.get("children"))
     window.layer_tree.select_layer(f"{nested['path']}/{NESTED_LAYER}")

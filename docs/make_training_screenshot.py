@@ -27,9 +27,9 @@ OUT = REPO / "docs" / "screenshots" / "training_view.png"
 def main() -> int:
     from PySide6.QtWidgets import QApplication
 
-    import gui.qt_compat  # noqa: F401  (PySide6 6.12 refcount guard, as the app does)
-    from gui.training_view import TrainingWindow
-    from gui.worker import Worker
+    import gui.app.qt_compat  # noqa: F401  (PySide6 6.12 refcount guard, as the app does)
+    from gui.app.worker import Worker
+    from gui.training.window import TrainingWindow
     from tests.training_data import make_texture_dataset
 
     app = QApplication.instance() or QApplication([])
@@ -63,7 +63,7 @@ def main() -> int:
 def settle(app, view, timeout: float = 600) -> None:
     """Turn the event loop until the dataset is listed and the window's jobs have ended."""
     deadline = time.monotonic() + timeout
-    while (view.is_listing() or view._jobs) and time.monotonic() < deadline:
+    while (view.is_listing() or view.controller.has_jobs()) and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.02)
     app.processEvents()

@@ -85,7 +85,7 @@ def many_photos(photo_dir, tmp_path) -> list[Path]:
 
 def open_window(qtbot, start: bool = True):
     """A MainWindow with the model of the settings (the built-in one on a first run) loaded."""
-    from gui.main_window import MainWindow
+    from gui.main.main_window import MainWindow
 
     window = MainWindow()
     qtbot.addWidget(window)  # closed (and its worker ended) after the test
@@ -120,7 +120,7 @@ def small_classifier(tmp_path_factory) -> Path:
     """A tiny three-class .keras model with class names stored in the file."""
     import keras
 
-    from core.model_metadata import write_metadata
+    from core.models.metadata import write_metadata
 
     path = tmp_path_factory.mktemp("models") / "fruit.keras"
     inputs = keras.Input((224, 224, 3))

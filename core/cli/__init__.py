@@ -1,0 +1,1 @@
+"""The ``convlens`` command line: one module per command, registered in core.cli.main."""

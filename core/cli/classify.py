@@ -1,0 +1,77 @@
+"""``convlens classify``: the top-k labels of images and folders, through the classify op."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from core.cli.common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    UsageError,
+    add_model_options,
+    at_least_one,
+    load_model,
+    require_images,
+)
+from core.cli.progress import ProgressBars
+
+NAME = "classify"
+BATCH_SIZE = 16  # the request's default is one batch of everything: too much for a folder
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(NAME, help="top-k labels for images and folders")
+    add_model_options(parser)
+    parser.add_argument(
+        "--top", "-k", type=int, default=5, help="how many labels per image (default 5)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON list, one object per image"
+    )
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image files or folders (recursive)"
+    )
+    return parser
+
+
+def as_dict(result) -> dict:
+    """A core.ops.classify.Classified in the --json schema."""
+    if result.error is not None:
+        return {"path": result.path, "error": result.error}
+    return {"path": result.path, "predictions": [label.to_dict() for label in result.labels]}
+
+
+def run(args) -> int:
+    from core.engine.engine import Engine
+    from core.ops import OpContext, run_request
+    from core.ops.classify import ClassifyRequest
+
+    at_least_one(args.top, "--top")
+    paths = require_images(args.paths)
+    with ProgressBars() as bars:
+        engine = Engine(load_model(args, bars))
+        if not engine.loaded.is_classifier:
+            raise UsageError(
+                f"{engine.loaded.name} has no classifier top; "
+                "use 'convlens extract' for its features"
+            )
+        results, failed = [], 0
+
+        def show(result) -> None:
+            nonlocal failed
+            failed += result.error is not None
+            if args.json:
+                results.append(as_dict(result))
+            elif result.error is not None:
+                bars.write(f"{result.path}: error: {result.error}")
+            else:
+                labels = ", ".join(f"{p.label} {p.probability:.1%}" for p in result.labels)
+                bars.write(f"{result.path}: {labels}", sys.stdout)
+
+        bars.items("Classifying", len(paths))
+        request = ClassifyRequest(tuple(map(str, paths)), args.top, BATCH_SIZE)
+        run_request(engine, request, OpContext(progress=bars.progress, partial=show))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return EXIT_SOME_FAILED if failed else EXIT_OK

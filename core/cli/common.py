@@ -1,0 +1,129 @@
+"""What the commands share: exit statuses, usage errors, model options and checks of inputs
+and outputs. Light module: TensorFlow is imported only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.cli.progress import ProgressBars
+from core.models.preprocessing import PREPROCESS_MODES
+from core.models.zoo import BUILTIN_NAME
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+class UsageError(Exception):
+    """Bad arguments: reported on one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and point to --help.
+
+    argparse prints the whole usage block above the error, which buries the one line that
+    says what is wrong. Subparsers are made of the same class, so each names its command.
+    """
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_model_options(parser: argparse.ArgumentParser, base: bool = False) -> None:
+    """--model and --weights; --preprocess and --trust-model unless it is a training base."""
+    what = "base: a zoo name" if base else "zoo name (case-insensitive)"
+    parser.add_argument(
+        "--model",
+        "-m",
+        default=BUILTIN_NAME,
+        help=f"{what} or a .keras/.h5 file (default: {BUILTIN_NAME})",
+    )
+    parser.add_argument(
+        "--weights", default="imagenet", help="imagenet (default), none, or a weights file"
+    )
+    if base:
+        return
+    parser.add_argument(
+        "--preprocess",
+        choices=list(PREPROCESS_MODES),
+        help="input preprocessing for a model file whose preprocessing is unknown (remembered)",
+    )
+    parser.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="allow loading a model file that contains code (Lambda layers)",
+    )
+
+
+def load_model(args, bars: ProgressBars | None = None):
+    """The LoadedModel the options name; UsageError when the command line must change."""
+    from core.errors import UnsafeModelError
+    from core.models.loading import PreprocessingUnknownError
+    from core.models.loading import load_model as load
+    from core.models.source import MissingFileError, UnknownModelError
+
+    own = bars is None
+    bars = bars or ProgressBars()
+    try:
+        return load(
+            args.model,
+            weights=args.weights,
+            preprocess=args.preprocess,
+            trust=args.trust_model,
+            progress=bars.progress,
+        )
+    except (
+        UnknownModelError,
+        MissingFileError,
+        PreprocessingUnknownError,
+        UnsafeModelError,
+    ) as exc:
+        # Another name, --preprocess or --trust-model fixes these; a failed download does not.
+        raise UsageError(str(exc)) from exc
+    finally:
+        if own:
+            bars.close()
+
+
+def require_images(paths: list[str]) -> list[Path]:
+    """The images to work on; a usage error when there are none at all.
+
+    A missing path among others is kept: it fails on its own and the rest are done.
+    """
+    from core.io.images import find_images
+
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing and len(missing) == len(paths):
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    images = find_images(paths)
+    if not images:
+        raise UsageError(f"no images found in {', '.join(paths)}")
+    return images
+
+
+def check_output(path: str, overwrite: bool, suffix: str | None = None) -> None:
+    """UsageError unless path can be written, asked before any work starts.
+
+    suffix: the one the file must end in; None for a feature file (.npz, .npy, .csv, .h5).
+    """
+    from core.errors import ExportError
+    from core.io.export import export_format
+
+    target = Path(path)
+    if suffix is None:
+        try:
+            export_format(target)
+        except ExportError as exc:
+            raise UsageError(str(exc)) from exc
+    elif target.suffix.lower() != suffix:
+        raise UsageError(f"{path}: the file name must end in {suffix}")
+    if not target.absolute().parent.is_dir():
+        raise UsageError(f"the folder {target.absolute().parent} does not exist")
+    if target.exists() and not overwrite:
+        raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+
+
+def at_least_one(value: int, option: str) -> None:
+    if value < 1:
+        raise UsageError(f"{option} must be at least 1")

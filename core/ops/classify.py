@@ -1,0 +1,47 @@
+"""Classify image files: top-k labels per image, streamed as they are known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.models.labels import Label
+from core.ops.base import OpContext, Request, operation
+
+
+@dataclass(frozen=True)
+class Classified:
+    """One image: its top-k labels, or why it failed (labels None and error None: a model
+    without a classifier head, which has nothing to rank)."""
+
+    path: str
+    labels: tuple[Label, ...] | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ClassifyRequest(Request):
+    paths: tuple[str, ...]
+    top: int = 5
+    batch_size: int | None = None  # None: the whole request is one batch
+
+
+@operation(ClassifyRequest)
+def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
+    """Each image's ``Classified`` goes to ctx.partial in order; returns how many there were."""
+    if not engine.loaded.is_classifier:
+        for path in request.paths:
+            ctx.partial(Classified(path, None, None))
+        return len(request.paths)
+    count = 0
+    results = engine.classify_paths(
+        request.paths,
+        request.top,
+        batch_size=request.batch_size or max(1, len(request.paths)),
+        progress=ctx.progress,
+        cancel=ctx.cancel,
+    )
+    for result in results:
+        labels = tuple(result.predictions) if result.predictions is not None else None
+        ctx.partial(Classified(str(result.path), labels, result.error))
+        count += 1
+    return count

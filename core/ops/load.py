@@ -1,0 +1,138 @@
+"""Load a model and make it the engine: a zoo name, the built-in model or a model file."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import ModelLoadError
+from core.models.source import display_name
+from core.ops.base import OpContext, Request, operation
+
+
+class PreprocessingNeeded(ModelLoadError):
+    """A model file whose input preprocessing cannot be inferred: the user must choose."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a caller needs to know about the loaded model (never the model itself)."""
+
+    name: str
+    source: str  # "builtin", "zoo" or "file"
+    path: str | None
+    input_size: tuple[int, int]
+    resize_mode: str
+    preprocess: str
+    weights: str
+    class_count: int
+    is_classifier: bool
+    layers: list[dict]  # core.models.layers.LayerNode.to_dict(), nested models as children
+    default_feature_layer: str
+    notes: tuple[str, ...] = ()
+    versions: dict = field(default_factory=dict)
+    backend: str = "keras"
+
+    @property
+    def key(self) -> str:
+        """How settings and the model selector name this model: a zoo name or a file path."""
+        return self.path if self.source == "file" and self.path else self.name
+
+    @property
+    def random_weights(self) -> bool:
+        return self.weights == "random"
+
+
+@dataclass(frozen=True)
+class LoadModelRequest(Request):
+    key: str  # a zoo name or a model file path
+    weights: str = "imagenet"
+    preprocess: str | None = None
+    trust: bool = False
+
+    needs_engine = False
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.key)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the heavy libraries, for Help → About."""
+    import keras
+    import tensorflow as tf
+
+    return {"Keras": keras.__version__, "TensorFlow": tf.__version__}
+
+
+def model_info(engine) -> ModelInfo:
+    loaded = engine.loaded
+    return ModelInfo(
+        name=loaded.name,
+        source=loaded.source,
+        path=str(loaded.path) if loaded.path else None,
+        input_size=tuple(loaded.input_size),
+        resize_mode=engine.resize_mode,
+        preprocess=loaded.preprocess,
+        weights=loaded.weights,
+        class_count=len(loaded.class_names),
+        is_classifier=loaded.is_classifier,
+        layers=[node.to_dict() for node in engine.layer_tree()],
+        default_feature_layer=engine.default_feature_layer(),
+        notes=tuple(loaded.notes),
+        versions=versions(),
+        backend=engine.backend.name,
+    )
+
+
+@operation(LoadModelRequest)
+def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
+    """Load, warm up, and install the new engine; the old one stays if anything fails."""
+    if "keras" not in sys.modules:
+        ctx.progress(0, 0, "Loading TensorFlow…")
+    from core.engine.engine import Engine
+    from core.models import loading
+
+    ctx.progress(0, 0, f"Loading {request.display_name}…")
+    try:
+        loaded = loading.load_model(
+            request.key,
+            weights=request.weights,
+            preprocess=request.preprocess,
+            trust=request.trust,
+            progress=ctx.progress,
+            cancel=ctx.cancel,
+        )
+    except loading.PreprocessingUnknownError as exc:
+        raise PreprocessingNeeded(request.key, str(exc)) from exc
+    ctx.progress(0, 0, f"Preparing {loaded.name}…")
+    new = Engine(loaded)
+    # Trace the compiled forward pass now, so the first photo is classified quickly.
+    height, width = loaded.input_size
+    new.classify_arrays([np.zeros((height, width, 3), np.uint8)], prepared=True)
+    info = model_info(new)
+    ctx.cancel.raise_if_cancelled()  # a cancelled load must not replace the model kept
+    if ctx.install_engine is not None:
+        ctx.install_engine(new)
+    settle_memory()
+    return info
+
+
+def settle_memory() -> None:
+    """Collect the previous model, then exempt the long-lived objects from future collections.
+
+    With TensorFlow loaded a full garbage collection walks some 300,000 objects and holds
+    the interpreter for 150 ms or more, on whichever thread happens to trigger it, often
+    the GUI thread: a visible freeze. Freezing what exists after a load (TensorFlow, Keras,
+    the model) keeps later collections small. Unfreezing first lets the old model go.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -1,0 +1,92 @@
+"""What the window remembers between runs: last model, geometry, recent files and folders.
+
+Stored as an INI file in ConvLens' config folder (``CONVLENS_CONFIG_DIR`` overrides it, as
+for core's remembered preprocessing), so tests and several installs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 8
+
+
+def settings_file() -> Path:
+    folder = os.environ.get("CONVLENS_CONFIG_DIR") or platformdirs.user_config_dir("convlens")
+    return Path(folder) / "settings.ini"
+
+
+class Settings:
+    """Typed access to the window's QSettings."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else settings_file()
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    # -- model -----------------------------------------------------------------------------
+
+    @property
+    def last_model(self) -> str | None:
+        value = self._qs.value("model/last")
+        return str(value) if value else None
+
+    @last_model.setter
+    def last_model(self, name_or_path: str) -> None:
+        self._qs.setValue("model/last", name_or_path)
+
+    @property
+    def recent_models(self) -> list[str]:
+        return self._list("model/recent")
+
+    def add_recent_model(self, path: str) -> None:
+        self._push("model/recent", path)
+
+    # -- folders ---------------------------------------------------------------------------
+
+    @property
+    def recent_image_dirs(self) -> list[str]:
+        return self._list("images/recent_dirs")
+
+    def add_recent_image_dir(self, folder: str) -> None:
+        self._push("images/recent_dirs", folder)
+
+    @property
+    def last_image_dir(self) -> str:
+        dirs = self.recent_image_dirs
+        return dirs[0] if dirs else str(Path.home())
+
+    @property
+    def last_export_dir(self) -> str:
+        return str(self._qs.value("export/last_dir") or Path.home())
+
+    @last_export_dir.setter
+    def last_export_dir(self, folder: str) -> None:
+        self._qs.setValue("export/last_dir", folder)
+
+    # -- window ----------------------------------------------------------------------------
+
+    def window_bytes(self, key: str) -> QByteArray | None:
+        """Saved geometry or state ("geometry", "state", "splitter/...") or None."""
+        value = self._qs.value(f"window/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_window_bytes(self, key: str, value: QByteArray) -> None:
+        self._qs.setValue(f"window/{key}", value)
+
+    def sync(self) -> None:
+        self._qs.sync()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _list(self, key: str) -> list[str]:
+        value = self._qs.value(key) or []
+        # QSettings returns a bare string for a one-item list in INI files.
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _push(self, key: str, item: str) -> None:
+        items = [item] + [i for i in self._list(key) if i != item]
+        self._qs.setValue(key, items[:MAX_RECENT])

@@ -1,0 +1,162 @@
+"""The main window's menus, tool bar and keyboard shortcuts, in one table-like place."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
+
+
+def build_menus(window: QMainWindow) -> dict[str, QAction]:
+    """Create the menus and tool bar of window (a gui.main.main_window.MainWindow).
+
+    Returns the actions by name, for the window and for tests that trigger real actions.
+    """
+    actions: dict[str, QAction] = {}
+    style = window.style()
+
+    def add(menu: QMenu, name: str, text: str, slot, shortcut=None, icon=None, tip=None):
+        action = QAction(text, window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(style.standardIcon(icon))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        actions[name] = action
+        return action
+
+    menubar = window.menuBar()
+    file_menu = menubar.addMenu("&File")
+    add(
+        file_menu,
+        "open_images",
+        "&Open images…",
+        window.open_images,
+        QKeySequence.StandardKey.Open,
+        QStyle.StandardPixmap.SP_DialogOpenButton,
+        "Add image files to the list",
+    )
+    add(
+        file_menu,
+        "open_folder",
+        "Open &folder…",
+        window.open_folder,
+        "Ctrl+Shift+F",
+        QStyle.StandardPixmap.SP_DirOpenIcon,
+        "Add every image in a folder and its subfolders",
+    )
+    recent = file_menu.addMenu("Recent &folders")
+    recent.aboutToShow.connect(lambda: _fill_recent_folders(window, recent))
+    file_menu.addSeparator()
+    add(
+        file_menu,
+        "export_features",
+        "&Export features…",
+        window.export_features,
+        "Ctrl+E",
+        tip="Write feature vectors of the images at a layer to .npz, .csv, .npy or .h5",
+    )
+    add(
+        file_menu,
+        "export_png",
+        "Export activation &grid as PNG…",
+        window.export_activation_png,
+        "Ctrl+Shift+E",
+    )
+    file_menu.addSeparator()
+    add(file_menu, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+    edit_menu = menubar.addMenu("&Edit")
+    add(
+        edit_menu,
+        "paste",
+        "&Paste image",
+        window.paste,
+        QKeySequence.StandardKey.Paste,
+        tip="Add the image (or image files) on the clipboard",
+    )
+    add(edit_menu, "copy_predictions", "&Copy predictions", window.copy_predictions, "Ctrl+Shift+C")
+    edit_menu.addSeparator()
+    add(
+        edit_menu,
+        "remove_images",
+        "&Remove selected images",
+        window.remove_selected_images,
+        QKeySequence.StandardKey.Delete,
+    )
+    add(edit_menu, "clear_images", "C&lear all images", window.session.clear)
+
+    model_menu = menubar.addMenu("&Model")
+    add(
+        model_menu,
+        "open_model",
+        "&Open model file…",
+        window.open_model_file,
+        "Ctrl+Shift+O",
+        tip="Load a .keras or .h5 model of your own",
+    )
+    add(
+        model_menu,
+        "classify",
+        "&Classify remaining images",
+        window.session.classify_remaining,
+        "F5",
+        QStyle.StandardPixmap.SP_BrowserReload,
+    )
+    add(
+        model_menu,
+        "cancel",
+        "C&ancel running work",
+        window.task_status.cancel_current,
+        "Esc",
+        QStyle.StandardPixmap.SP_BrowserStop,
+    )
+
+    view_menu = menubar.addMenu("&View")
+    network = add(
+        view_menu, "network_view", "What the &network sees", window.toggle_network_view, "N"
+    )
+    network.setCheckable(True)
+    window.image_pane.network_toggle.toggled.connect(network.setChecked)
+    add(view_menu, "focus_layers", "Filter &layers", window.layer_tree.focus_filter, "Ctrl+L")
+
+    tools_menu = menubar.addMenu("&Tools")
+    add(
+        tools_menu,
+        "train",
+        "&Train a classifier…",
+        window.show_training,
+        "Ctrl+T",
+        tip="Transfer learning: a new classifier for your own labelled folders",
+    )
+
+    help_menu = menubar.addMenu("&Help")
+    add(
+        help_menu,
+        "shortcuts",
+        "&Keyboard shortcuts",
+        window.show_shortcuts,
+        QKeySequence.StandardKey.HelpContents,
+    )
+    add(help_menu, "about", "&About ConvLens", window.show_about)
+
+    toolbar = QToolBar("Main", window)
+    toolbar.setObjectName("main_toolbar")  # saveState() needs a name
+    toolbar.setMovable(False)
+    toolbar.addAction(actions["open_images"])
+    toolbar.addAction(actions["open_folder"])
+    toolbar.addSeparator()
+    toolbar.addWidget(window.model_selector)
+    window.addToolBar(toolbar)
+    return actions
+
+
+def _fill_recent_folders(window, menu: QMenu) -> None:
+    menu.clear()
+    folders = window.settings.recent_image_dirs
+    for folder in folders:
+        menu.addAction(folder, lambda f=folder: window.add_images([f]))
+    if not folders:
+        menu.addAction("No recent folders").setEnabled(False)

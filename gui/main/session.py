@@ -1,0 +1,374 @@
+"""The window's state and its requests to the worker: the model, the images, the selection.
+
+No widgets here. The main window forwards user actions to a Session and shows what its
+signals report. The Session turns actions into typed operation requests (core.ops), hands
+each to the worker with the callbacks that handle its answer, and drops what is no longer
+wanted (DESIGN.md rule 4):
+
+- classification results are kept only if the image is still listed (the worker already
+  drops results computed with a model that has since been replaced);
+- activations only if they answer the current (image, layer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from core.io.images import find_images
+from core.io.paths import app_cache_dir
+from core.ops.activations import ActivationsRequest
+from core.ops.classify import ClassifyRequest
+from core.ops.extract import ExtractRequest
+from core.ops.load import LoadModelRequest, ModelInfo
+from gui.app.worker import JobHandle, Worker
+from gui.widgets.error_dialog import user_message
+from gui.widgets.image_list import CANCELLED, FAILED, QUEUED, ImageEntry, ImageListModel
+from gui.widgets.image_loader import ImageLoader
+
+# Images per classification job. Small enough that an activation request (higher
+# priority) waits at most one chunk behind a long batch; large enough to batch well.
+CLASSIFY_CHUNK = 8
+LOAD_PRIORITY, INTERACTIVE_PRIORITY, BATCH_PRIORITY = 2, 1, 0
+# Pasted images are files in the cache so they can be listed like photos; they are removed
+# at start-up once this old (no list outlives its window, and a window rarely runs for days).
+PASTED_MAX_AGE_S = 3 * 24 * 3600
+
+
+class Session(QObject):
+    model_loading = Signal(object)  # LoadModelRequest
+    model_loaded = Signal(object)  # core.ops.load.ModelInfo
+    model_load_failed = Signal(object, object, str)  # LoadModelRequest, error, details
+    model_load_cancelled = Signal(object)  # LoadModelRequest
+    current_image_changed = Signal(object)  # ImageEntry or None: its result is new
+    activations_ready = Signal(object)  # ActivationResult for the current image and layer
+    activations_message = Signal(str)  # why there are no activations to show
+    export_finished = Signal(object)  # core.ops.extract.ExportResult
+    failed = Signal(str, str, str)  # title, message, details: for an error dialog
+    task_busy = Signal(str, str, int, int)  # key, text, done, total
+    task_done = Signal(str, str)  # key, text
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = Worker(self)
+        self.loader = ImageLoader(self)
+        self.images = ImageListModel(self)
+        self.model: ModelInfo | None = None
+        self.versions: dict[str, str] = {}
+        self._replacing_load = False
+        self._classify_chunks: dict[int, tuple[str, ...]] = {}  # chunk id -> its images
+        self._chunk_ids = itertools.count(1)
+        self._submitted: set[str] = set()
+        self._batch_done = self._batch_total = self._batch_failed = 0
+        self._current: str | None = None
+        self._layer: str | None = None
+        self._activation_job: JobHandle | None = None
+        self.worker.engine_changed.connect(self._on_worker_engine_changed)
+        self.loader.thumbnail_ready.connect(self.images.set_thumbnail)
+        prune_pasted_images()
+
+    # -- model -----------------------------------------------------------------------------
+
+    def load_model(self, request: LoadModelRequest) -> JobHandle:
+        """Switch model. Work for the old model is cancelled; the images are classified again."""
+        self._replacing_load = True  # the loads cancelled here are replaced, not abandoned
+        try:
+            self.worker.cancel("load")
+        finally:
+            self._replacing_load = False
+        self._cancel_classification(user=False)
+        job = self.worker.run(
+            request,
+            kind="load",
+            priority=LOAD_PRIORITY,
+            on_done=self._on_model_loaded,
+            on_error=partial(self._on_model_load_failed, request),
+            on_cancelled=partial(self._on_model_load_cancelled, request),
+            on_progress=lambda done, total, text: self.task_busy.emit("load", text, done, total),
+        )
+        self.task_busy.emit("load", f"Loading {request.display_name}…", 0, 0)
+        self.model_loading.emit(request)
+        return job
+
+    def is_loading(self) -> bool:
+        return bool(self.worker.pending("load"))
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.model = info
+        self.versions = dict(info.versions)
+        self.task_done.emit("load", f"{info.name} ready")
+        self.model_loaded.emit(info)
+        if self._layer and self._layer not in all_layer_paths(info.layers):
+            self._layer = None
+        self._schedule_classification()
+        self._request_activations()
+
+    def _on_model_load_failed(self, request: LoadModelRequest, error, details: str) -> None:
+        self.task_done.emit("load", f"Could not load {request.display_name}")
+        self.model_load_failed.emit(request, error, details)
+        self._schedule_classification()  # with the model that stays loaded
+
+    def _on_model_load_cancelled(self, request: LoadModelRequest) -> None:
+        if self._replacing_load:
+            return  # a newer load replaces it
+        self.task_done.emit("load", f"Loading {request.display_name} cancelled")
+        self.model_load_cancelled.emit(request)
+        self._schedule_classification()
+
+    def _on_worker_engine_changed(self, generation: int) -> None:
+        # Everything shown was computed with the previous model.
+        self._submitted.clear()
+        self.images.set_state(self.images.paths(), QUEUED)
+        self.current_image_changed.emit(self.current_entry())
+
+    # -- images ----------------------------------------------------------------------------
+
+    def add_paths(self, paths: Iterable[str | Path]) -> list[str]:
+        """Add image files and folders (searched recursively); returns the new images."""
+        new = self.images.add_paths(find_images(paths))
+        for path in new:
+            self.loader.request_thumbnail(path)
+        self._schedule_classification()
+        return new
+
+    def add_pasted_image(self, image: QImage) -> str:
+        """Keep a clipboard image as a PNG in the app cache, so it is a file like the rest."""
+        folder = pasted_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = folder / f"pasted-{stamp}.png"
+        counter = itertools.count(2)
+        while path.exists():
+            path = folder / f"pasted-{stamp}-{next(counter)}.png"
+        # Fast compression: a screenshot pasted must not stall the window.
+        if not image.save(str(path), "PNG", 80):
+            raise OSError(f"Could not save the pasted image to {path}.")
+        self.add_paths([path])
+        return str(path)
+
+    def remove(self, paths: Iterable[str]) -> None:
+        paths = list(paths)
+        self.images.remove_paths(paths)
+        self._submitted.difference_update(paths)
+
+    def clear(self) -> None:
+        self.worker.cancel("classify")
+        self.images.clear()
+        self._submitted.clear()
+
+    def classify_remaining(self) -> None:
+        """Classify images whose classification was cancelled."""
+        self.images.set_state(self.images.paths([CANCELLED]), QUEUED)
+        self._schedule_classification()
+
+    def cancel(self, task: str) -> None:
+        """The user's Cancel for a task shown in the status bar."""
+        if task == "classify":
+            self._cancel_classification(user=True)
+        else:
+            self.worker.cancel(task)
+
+    def select_image(self, path: str | None) -> None:
+        self._current = path
+        self.current_image_changed.emit(self.images.entry(path) if path else None)
+        self._request_activations()
+
+    def current_entry(self) -> ImageEntry | None:
+        return self.images.entry(self._current) if self._current else None
+
+    # -- classification --------------------------------------------------------------------
+
+    def _schedule_classification(self) -> None:
+        if self.model is None:
+            return  # images wait until a model has loaded
+        todo = [p for p in self.images.paths([QUEUED]) if p not in self._submitted]
+        if not todo:
+            return
+        if not self._classify_chunks:
+            self._batch_done = self._batch_total = self._batch_failed = 0
+        for start in range(0, len(todo), CLASSIFY_CHUNK):
+            chunk = tuple(todo[start : start + CLASSIFY_CHUNK])
+            chunk_id = next(self._chunk_ids)
+            self._classify_chunks[chunk_id] = chunk
+            self.worker.run(
+                ClassifyRequest(chunk),
+                kind="classify",
+                supersede=False,
+                priority=BATCH_PRIORITY,
+                on_partial=self._on_image_classified,
+                on_done=lambda _count, c=chunk_id: self._classify_chunk_ended(c),
+                on_error=lambda error, details, c=chunk_id: self._on_classify_failed(
+                    c, error, details
+                ),
+                on_cancelled=lambda c=chunk_id: self._on_classify_cancelled(c),
+            )
+        self._submitted.update(todo)
+        self._batch_total += len(todo)
+        self._report_batch()
+
+    def _cancel_classification(self, user: bool) -> None:
+        pending = [p for chunk in self._classify_chunks.values() for p in chunk]
+        self.worker.cancel("classify")
+        if user:  # a model switch re-queues them instead
+            self.images.set_state([p for p in pending if self._is_queued(p)], CANCELLED)
+
+    def _is_queued(self, path: str) -> bool:
+        entry = self.images.entry(path)
+        return entry is not None and entry.state == QUEUED
+
+    def _on_image_classified(self, result) -> None:
+        entry = self.images.set_result(result.path, result.labels, result.error)
+        self._batch_done += 1
+        self._batch_failed += result.error is not None
+        self._report_batch()
+        if entry is not None and entry.path == self._current:
+            self.current_image_changed.emit(entry)
+            if entry.state == FAILED:
+                self._request_activations()
+
+    def _on_classify_failed(self, chunk_id: int, error, details: str) -> None:
+        for path in self._classify_chunks.get(chunk_id, ()):
+            if self._is_queued(path):
+                self.images.set_result(path, None, user_message(error))
+                self._batch_failed += 1
+        self._classify_chunk_ended(chunk_id)
+        self.failed.emit("Classification failed", user_message(error), details)
+
+    def _on_classify_cancelled(self, chunk_id: int) -> None:
+        self._submitted.difference_update(self._classify_chunks.get(chunk_id, ()))
+        self._classify_chunk_ended(chunk_id, cancelled=True)
+
+    def _report_batch(self) -> None:
+        if self._classify_chunks:
+            text = f"Classifying {self._batch_done}/{self._batch_total} images…"
+            self.task_busy.emit("classify", text, self._batch_done, self._batch_total)
+
+    def _classify_chunk_ended(self, chunk_id: int, cancelled: bool = False) -> None:
+        self._classify_chunks.pop(chunk_id, None)
+        if self._classify_chunks:
+            return
+        if cancelled:
+            self.task_done.emit("classify", "Classification cancelled")
+        else:
+            self.task_done.emit(
+                "classify", classified_summary(self._batch_total, self._batch_failed)
+            )
+        self._batch_done = self._batch_total = self._batch_failed = 0
+
+    # -- layers and activations ------------------------------------------------------------
+
+    def select_layer(self, layer: str | None) -> None:
+        self._layer = layer or None
+        self._request_activations()
+
+    def _request_activations(self) -> None:
+        if self._activation_job is not None and not self._activation_job.done:
+            self._activation_job.cancel()
+        entry = self.current_entry()
+        if self.model is None:
+            self.activations_message.emit("Loading the model…")
+        elif self._layer is None:
+            self.activations_message.emit("Select a layer to see its activations.")
+        elif entry is None:
+            self.activations_message.emit("Select an image to see its activations.")
+        elif entry.state == FAILED:
+            self.activations_message.emit(f"This image cannot be read: {entry.error}")
+        else:
+            request = ActivationsRequest(entry.path, self._layer)
+            self._activation_job = self.worker.run(
+                request,
+                kind="activations",
+                priority=INTERACTIVE_PRIORITY,
+                on_done=self._on_activations_done,
+                on_error=self._on_activations_failed,
+                on_cancelled=lambda: self.task_done.emit("activations", ""),
+            )
+            self.task_busy.emit("activations", f"Computing activations of {self._layer}…", 0, 0)
+
+    def _on_activations_done(self, result) -> None:
+        self.task_done.emit("activations", "")
+        if (result.path, result.layer) == (self._current, self._layer):
+            self.activations_ready.emit(result)
+
+    def _on_activations_failed(self, error, details: str) -> None:
+        self.task_done.emit("activations", "")
+        self.activations_message.emit(user_message(error))
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export_features(
+        self, paths: list[str], layer: str, pooling: str, destination: Path, overwrite: bool
+    ) -> JobHandle:
+        request = ExtractRequest(tuple(paths), Path(destination), layer, pooling, overwrite)
+        job = self.worker.run(
+            request,
+            kind="export",
+            priority=INTERACTIVE_PRIORITY,
+            on_done=self._on_export_done,
+            on_error=self._on_export_failed,
+            on_cancelled=lambda: self.task_done.emit(
+                "export", "Export cancelled; no file was written"
+            ),
+            on_progress=lambda done, total, text: self.task_busy.emit("export", text, done, total),
+        )
+        self.task_busy.emit("export", f"Exporting features of {len(paths)} images…", 0, len(paths))
+        return job
+
+    def _on_export_done(self, result) -> None:
+        self.task_done.emit(
+            "export", f"Exported {result.count} feature vectors to {result.path.name}"
+        )
+        self.export_finished.emit(result)
+
+    def _on_export_failed(self, error, details: str) -> None:
+        self.task_done.emit("export", "Export failed")
+        self.failed.emit("Export failed", user_message(error), details)
+
+    def shutdown(self, timeout_s: float = 2.0) -> bool:
+        """Cancel all work and end the worker; False if it did not stop in time."""
+        self.loader.shutdown()
+        return self.worker.shutdown(timeout_s)
+
+
+def classified_summary(total: int, failed: int) -> str:
+    """The status line after a batch, e.g. "Classified 4 images, 1 could not be read"."""
+    done = total - failed
+    if done == 0 and failed:
+        return f"None of the {_images(failed)} could be read"
+    note = f", {failed} could not be read" if failed else ""
+    return f"Classified {_images(done)}{note}"
+
+
+def _images(count: int) -> str:
+    return f"{count} image" if count == 1 else f"{count} images"
+
+
+def pasted_folder() -> Path:
+    return app_cache_dir() / "pasted"
+
+
+def prune_pasted_images(max_age_s: float = PASTED_MAX_AGE_S) -> list[Path]:
+    """Delete the pasted images older than max_age_s; returns the ones deleted."""
+    now, removed = time.time(), []
+    for path in pasted_folder().glob("pasted-*.png"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            if now - path.stat().st_mtime > max_age_s:
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def all_layer_paths(nodes: list[dict]) -> list[str]:
+    """Every layer path of a layer tree (LayerNode dicts), depth first."""
+    found = []
+    for node in nodes:
+        found.append(node["path"])
+        found += all_layer_paths(node.get("children") or [])
+    return found

@@ -1,0 +1,506 @@
+"""A layer's activations: a paged grid of channel maps, a channel overlaid on the photo, or a
+plot of a 1-D vector.
+
+Speed comes from drawing a page as one mosaic image with grid lines on top: no widget or
+item is created per channel, so a 112×112×96 layer renders as fast as a 7×7×1280 one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPainterPath
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import ExportError
+from core.io.atomic import atomic_path
+from gui.widgets.activation_grid import MAX_PAGE, PAGE_SIZE, LevelBar, fit_grid
+from gui.widgets.colormaps import BACKGROUND, compose_page, render_page_image, upsample
+
+SORT_MODES = ("Channel order", "Mean activation ↓")
+BAR_PLOT_LIMIT = 512  # longer vectors read better as a line than as hair-thin bars
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+class ActivationView(QWidget):
+    """Shows the activations of one layer for one image; emits the channel the user clicks."""
+
+    channel_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layer = ""
+        self._maps: np.ndarray | None = None  # (H, W, C) float32
+        self._order = np.zeros(0, dtype=np.intp)  # channels in display order
+        self._page = 0
+        self._channel: int | None = None
+        self._input: np.ndarray | None = None
+        self._grid = (1, 1)  # columns, rows of a page (fit_grid)
+        self._page_size = PAGE_SIZE
+        self._range: tuple[int, int] | None = None  # the grid's extent in map pixels
+        self._showing = "message"  # or "grid", "vector"
+        self._build_controls()
+        self._build_grid()
+        self._build_detail()
+        self._build_vector()
+        # The overlay follows the grid's levels and colours, so both read the same.
+        # (The table is rebuilt only when the gradient changes: 9 ms, too slow per level drag.)
+        self.histogram.sigLevelsChanged.connect(self._sync_overlay_levels)
+        self.histogram.sigLookupTableChanged.connect(self._sync_overlay_lut)
+        self._sync_overlay_lut()
+
+        self.stack = QStackedWidget()
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.grid_widget)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        for page in (self.splitter, self.plot):
+            self.stack.addWidget(page)
+        # A message covers the pages rather than replacing them: the grid stays laid out at
+        # the panel's size, so showing the first maps needs no layout pass.
+        self.message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.message.setStyleSheet("color: palette(mid); font-size: 14px;")
+        self.message.setAutoFillBackground(True)
+        # One line whatever the text, so new statistics never re-lay out the panel.
+        self.stats = QLabel(textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+        content = QGridLayout()
+        content.addWidget(self.stack, 0, 0)
+        content.addWidget(self.message, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(self._controls)
+        layout.addLayout(content, 1)
+        layout.addWidget(self.stats)
+        self.clear()
+
+    def sizeHint(self) -> QSize:
+        return QSize(960, 560)
+
+    # -- construction --------------------------------------------------------------------
+
+    def _build_controls(self) -> None:
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        font = QFont(self.title.font())
+        font.setBold(True)
+        self.title.setFont(font)
+        self.sort_combo = QComboBox(toolTip="Order of the channels in the grid")
+        self.sort_combo.addItems(SORT_MODES)
+        self.sort_combo.currentIndexChanged.connect(self._on_sort_combo_changed)
+        self.labels_check = QCheckBox("Labels", checked=True, toolTip="Channel numbers on tiles")
+        self.labels_check.toggled.connect(self._place_labels)
+        self.prev_button = QToolButton(text="◀", toolTip="Previous page (channels)")
+        self.next_button = QToolButton(text="▶", toolTip="Next page (channels)")
+        self.page_spin = QSpinBox(prefix="page ", minimum=1, toolTip="Page of channels")
+        self.page_label = QLabel(alignment=Qt.AlignmentFlag.AlignRight)
+        self.prev_button.clicked.connect(self.page_spin.stepDown)
+        self.next_button.clicked.connect(self.page_spin.stepUp)
+        self.page_spin.valueChanged.connect(self._on_page_spin_changed)
+        self.grid_controls = QWidget()
+        row = QHBoxLayout(self.grid_controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (QLabel("Sort:"), self.sort_combo, self.labels_check):
+            row.addWidget(widget)
+        row.addStretch(1)
+        for widget in (self.prev_button, self.page_spin, self.next_button):
+            row.addWidget(widget)
+        # Hidden, the grid's controls keep their room: showing them must not resize the grid.
+        for widget in (self.grid_controls, self.page_label):
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
+        # Two rows: the layer's name and shape in full, above the controls.
+        heading = QHBoxLayout()
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.page_label)
+        self._controls = QVBoxLayout()
+        self._controls.setSpacing(2)
+        self._controls.addLayout(heading)
+        self._controls.addWidget(self.grid_controls)
+
+    def _build_grid(self) -> None:
+        self.grid_widget = pg.GraphicsLayoutWidget()
+        self.grid_widget.setBackground(BACKGROUND)
+        self.grid_box = self.grid_widget.addViewBox(lockAspect=True, invertY=True)
+        self.grid_box.setMenuEnabled(False)
+        self.mosaic = pg.ImageItem(axisOrder="row-major")
+        self.grid_box.addItem(self.mosaic)
+        # Cosmetic pens keep lines a constant 2 screen pixels whatever the zoom.
+        self.grid_lines = QGraphicsPathItem()
+        self.grid_lines.setPen(pg.mkPen(BACKGROUND, width=2))
+        self.grid_box.addItem(self.grid_lines)
+        self.highlight = QGraphicsRectItem()
+        self.highlight.setPen(pg.mkPen((255, 90, 60), width=3))
+        self.highlight.setZValue(10)
+        self.grid_box.addItem(self.highlight)
+        self.tile_labels = []
+        font = QFont(self.font().family(), 8)
+        for _ in range(MAX_PAGE):  # created once, repositioned per page
+            label = pg.TextItem(color=(235, 235, 235), fill=(0, 0, 0, 150), anchor=(0, 0))
+            label.setFont(font)
+            label.setZValue(5)
+            label.setVisible(False)
+            self.grid_box.addItem(label, ignoreBounds=True)
+            self.tile_labels.append(label)
+        self.histogram = LevelBar()
+        self.histogram.setImageItem(self.mosaic)
+        self.grid_widget.ci.setContentsMargins(4, 4, 4, 2)
+        self.grid_widget.ci.setSpacing(2)
+        self.grid_widget.addItem(self.histogram, row=1, col=0)
+        self.grid_widget.scene().sigMouseClicked.connect(self._on_grid_scene_clicked)
+        self.grid_box.sigResized.connect(self._on_grid_box_resized)
+
+    def _build_detail(self) -> None:
+        self.detail = QWidget()
+        self.detail_title = QLabel(wordWrap=True)
+        self.detail_view = pg.GraphicsLayoutWidget()
+        self.detail_view.setBackground(BACKGROUND)
+        self.detail_box = self.detail_view.addViewBox(lockAspect=True, invertY=True)
+        self.detail_box.setMenuEnabled(False)
+        self.photo = pg.ImageItem(axisOrder="row-major")
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.detail_box.addItem(self.photo)
+        self.detail_box.addItem(self.overlay)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=60)
+        self.opacity_slider.setToolTip("Opacity of the channel over the input image")
+        self.opacity_slider.valueChanged.connect(self._update_opacity)
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(QLabel("Overlay opacity"))
+        opacity_row.addWidget(self.opacity_slider)
+        layout = QVBoxLayout(self.detail)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.detail_title)
+        layout.addWidget(self.detail_view, 1)
+        layout.addLayout(opacity_row)
+
+    def _build_vector(self) -> None:
+        self.plot = pg.PlotWidget(background=BACKGROUND)
+        self.plot.setLabel("bottom", "index")
+        self.plot.setLabel("left", "activation")
+        for axis in ("left", "bottom"):  # "(x0.001)" axis scaling confuses more than it helps
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=(70, 150, 200))
+        self.line = pg.PlotDataItem(pen=pg.mkPen((70, 150, 200), width=1))
+        self.top_points = pg.ScatterPlotItem(size=8, brush=(255, 90, 60), pen=None)
+        for item in (self.bars, self.line, self.top_points):
+            self.plot.addItem(item)
+
+    # -- public API ----------------------------------------------------------------------
+
+    def show_message(self, text: str) -> None:
+        """Replace the content with a short state message ("Select a layer…", "Computing…")."""
+        self.message.setText(text)
+        self._show("message")
+
+    def clear(self) -> None:
+        self._layer, self._maps, self._input, self._channel = "", None, None, None
+        self.title.clear()
+        self.stats.clear()
+        self.show_message("Select a layer to see its activations.")
+
+    def has_grid(self) -> bool:
+        """True when a channel grid is on screen, i.e. export_png has something to write."""
+        return self._maps is not None and self._showing == "grid"
+
+    def showing(self) -> str:
+        """What the panel shows: "message", "grid" or "vector"."""
+        return self._showing
+
+    def _show(self, what: str) -> None:
+        self._showing = what
+        if what != "message":
+            self.stack.setCurrentWidget(self.splitter if what == "grid" else self.plot)
+        self.message.setVisible(what == "message")
+        self.message.raise_()
+        self.grid_controls.setVisible(what == "grid")
+        self.page_label.setVisible(what == "grid")
+
+    def selected_channel(self) -> int | None:
+        return self._channel
+
+    def grid_shape(self) -> tuple[int, int]:
+        """(columns, rows) of a page of the grid, as laid out for the view's size."""
+        return self._grid
+
+    def show_activations(
+        self, layer_path: str, maps: np.ndarray, input_image: np.ndarray | None = None
+    ) -> None:
+        """Show one image's output of a layer, without the batch axis.
+
+        input_image should be what the network saw (the resized, cropped input), so the
+        overlay lines up with the maps.
+        """
+        maps = np.asarray(maps, dtype=np.float32)
+        same_layer = layer_path == self._layer
+        self._layer, self._input = layer_path, input_image
+        size = f"{maps.shape[0]} values" if maps.ndim == 1 else "×".join(map(str, maps.shape))
+        self.title.setText(f"{layer_path}  ·  {size}")
+        self.title.setToolTip(self.title.text())
+        if maps.ndim == 1:
+            self._maps = None
+            self._show_vector(maps)
+            return
+        if maps.ndim == 2:  # e.g. tokens × features: one map, not a vector
+            maps = maps[:, :, None]
+        if maps.ndim != 3 or maps.size == 0:
+            self._maps = None
+            self.show_message(f"Cannot show an output of shape {maps.shape}.")
+            return
+        if not (same_layer and self._maps is not None and self._maps.shape == maps.shape):
+            self._page, self._channel, self._range = 0, None, None
+        self._maps = maps
+        self._show_grid()
+
+    def select_channel(self, channel: int) -> None:
+        """Enlarge a channel in the detail panel, as a click on its tile does."""
+        if self._maps is None or not 0 <= channel < self._maps.shape[2]:
+            return
+        self._channel = channel
+        self._update_detail()
+        self._update_highlight()
+        self.channel_selected.emit(channel)
+
+    def export_png(self, path: str | os.PathLike, labels: bool = True) -> None:
+        """Write the visible page as a PNG, atomically, in the current colours and levels.
+
+        Tiles are the maps at full resolution, repeated by a whole factor up to at least
+        EXPORT_MIN_TILE pixels, separated by EXPORT_GAP-pixel borders (see render_tiles).
+        """
+        if not self.has_grid():
+            raise ExportError(
+                "There is no activation grid to export: select a convolutional layer."
+            )
+        target = Path(path)
+        image = render_page_image(
+            self._maps,
+            self._page_channels(),
+            self._columns(),
+            self.histogram.getLevels(),
+            self.histogram.gradient.getLookupTable(256, alpha=False),
+            labels=labels,
+        )
+        with atomic_path(target) as partial:
+            if not image.save(str(partial), "PNG"):  # Qt says no more than that
+                raise ExportError(
+                    f"Could not write {target}: Qt could not save the PNG there; "
+                    "choose another folder."
+                )
+
+    # -- grid ----------------------------------------------------------------------------
+
+    def _page_channels(self) -> np.ndarray:
+        return self._order[self._page * self._page_size : (self._page + 1) * self._page_size]
+
+    def _columns(self) -> int:
+        return self._grid[0]
+
+    def _view_size(self) -> tuple[float, float]:
+        size = self.grid_box.size()
+        if size.width() < 32 or size.height() < 32:  # never laid out yet
+            return 640.0, 400.0
+        return size.width(), size.height()
+
+    def _fit_page(self) -> bool:
+        """Choose the page's columns and rows for the maps and the view; True on a change."""
+        height, width, count = self._maps.shape
+        tiles = count if count <= MAX_PAGE else PAGE_SIZE
+        grid = fit_grid(tiles, self._view_size(), (height, width))
+        page_size = min(count, grid[0] * grid[1])
+        if (grid, page_size) == (self._grid, self._page_size):
+            return False
+        first = self._page * self._page_size  # stays on screen
+        self._grid, self._page_size = grid, page_size
+        self._page = min(first, count - 1) // page_size
+        return True
+
+    def _on_grid_box_resized(self) -> None:
+        if self._maps is not None and self._fit_page():
+            self._render_grid()
+
+    def _show_grid(self) -> None:
+        maps = self._maps
+        means = maps.mean(axis=(0, 1))
+        if self.sort_combo.currentIndex() == 1:
+            self._order = np.argsort(-means, kind="stable")
+        else:
+            self._order = np.arange(maps.shape[2])
+        low, high = float(maps.min()), float(maps.max())
+        zeros = maps == 0
+        dead = int(zeros.all(axis=(0, 1)).sum())
+        self.stats.setText(
+            f"min {_fmt(low)} · max {_fmt(high)} · mean {_fmt(float(means.mean()))} · "
+            f"zeros {zeros.mean():.1%} · dead (all-zero) channels {dead} of {maps.shape[2]}"
+        )
+        self._fit_page()
+        self._render_grid()
+        # Levels reset per result: shared by every tile so channels compare, and the
+        # histogram lets the user narrow them.
+        self.histogram.setLevels(low, high if high > low else low + 1)
+        self._show("grid")
+        self._update_detail()
+
+    def _render_grid(self) -> None:
+        maps, channels, columns = self._maps, self._page_channels(), self._columns()
+        height, width, count = maps.shape
+        pages = math.ceil(count / self._page_size)
+        self.page_spin.blockSignals(True)
+        self.page_spin.setMaximum(pages)
+        self.page_spin.setValue(self._page + 1)
+        self.page_spin.blockSignals(False)
+        self.page_spin.setSuffix(f" / {pages}")
+        mosaic = compose_page(maps, channels, columns)
+        self.mosaic.setImage(mosaic, autoLevels=False)
+        rows = mosaic.shape[0] // height
+        path = QPainterPath()
+        for col in range(1, columns):
+            path.moveTo(col * width, 0)
+            path.lineTo(col * width, rows * height)
+        for row in range(1, rows):
+            path.moveTo(0, row * height)
+            path.lineTo(columns * width, row * height)
+        self.grid_lines.setPath(path)
+        first = self._page * self._page_size
+        self.page_label.setText(f"channels {first + 1}–{first + len(channels)} of {count}")
+        self.prev_button.setEnabled(self._page > 0)
+        self.next_button.setEnabled(first + len(channels) < count)
+        self._place_labels()
+        self._update_highlight()
+        # The range is the whole page's grid, not this page's tiles: a short last page keeps
+        # the tile size of the others. Unchanged, the view keeps it (a user's zoom included).
+        extent = (columns * width, self._grid[1] * height)
+        if extent != self._range:
+            self._range = extent
+            self.grid_box.setRange(QRectF(0, 0, *extent), padding=0.01)
+
+    def _place_labels(self) -> None:
+        channels = self._page_channels() if self._maps is not None else []
+        show = self.labels_check.isChecked()
+        for slot, label in enumerate(self.tile_labels):
+            visible = show and slot < len(channels)
+            if visible:  # text and position are no-ops when unchanged, as for a new image
+                height, width = self._maps.shape[:2]
+                row, col = divmod(slot, self._columns())
+                label.setText(str(channels[slot]))
+                label.setPos(col * width, row * height)
+            if label.isVisible() != visible:  # not a no-op: it re-transforms the text
+                label.setVisible(visible)
+
+    def _tile_rect(self, channel: int) -> QRectF | None:
+        slots = np.flatnonzero(self._page_channels() == channel)
+        if self._maps is None or len(slots) == 0:
+            return None
+        height, width = self._maps.shape[:2]
+        row, col = divmod(int(slots[0]), self._columns())
+        return QRectF(col * width, row * height, width, height)
+
+    def _update_highlight(self) -> None:
+        rect = self._tile_rect(self._channel) if self._channel is not None else None
+        self.highlight.setVisible(rect is not None)
+        if rect is not None:
+            self.highlight.setRect(rect)
+
+    def _on_grid_scene_clicked(self, event) -> None:
+        if self._maps is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        if not self.grid_box.sceneBoundingRect().contains(event.scenePos()):
+            return  # a click on the histogram
+        point = self.grid_box.mapSceneToView(event.scenePos())
+        height, width = self._maps.shape[:2]
+        row, col = math.floor(point.y() / height), math.floor(point.x() / width)
+        channels = self._page_channels()
+        slot = row * self._columns() + col
+        if 0 <= col < self._columns() and row >= 0 and slot < len(channels):
+            self.select_channel(int(channels[slot]))
+
+    def _on_page_spin_changed(self, value: int) -> None:
+        if self._maps is not None and value - 1 != self._page:
+            self._page = value - 1
+            self._render_grid()
+
+    def _on_sort_combo_changed(self) -> None:
+        if self._maps is not None:
+            self._page = 0
+            self._show_grid()
+
+    # -- detail --------------------------------------------------------------------------
+
+    def _update_detail(self) -> None:
+        channel = self._channel
+        if self._maps is None or channel is None:
+            self.detail_title.setText("Click a channel to enlarge it.")
+            self.photo.clear()
+            self.overlay.clear()
+            self.opacity_slider.setEnabled(False)
+            return
+        data = self._maps[:, :, channel]
+        self.detail_title.setText(
+            f"Channel {channel}: mean {_fmt(float(data.mean()))}, max {_fmt(float(data.max()))}"
+        )
+        if self._input is not None:
+            height, width = self._input.shape[:2]
+            self.photo.setImage(self._input, autoLevels=False, levels=(0, 255))
+            self.overlay.setImage(upsample(data, (height, width)), autoLevels=False)
+        else:  # nothing to overlay: the bare map, blocky as it really is
+            self.photo.clear()
+            self.overlay.setImage(data, autoLevels=False)
+        self.opacity_slider.setEnabled(self._input is not None)
+        self._sync_overlay_levels()
+        self._update_opacity()
+        self.detail_box.autoRange(padding=0.01)
+
+    def _sync_overlay_lut(self) -> None:
+        self.overlay.setLookupTable(self.histogram.getLookupTable(n=256, alpha=False))
+
+    def _sync_overlay_levels(self) -> None:
+        self.overlay.setLevels(self.histogram.getLevels())
+
+    def _update_opacity(self) -> None:
+        opaque = self._input is None
+        self.overlay.setOpacity(1.0 if opaque else self.opacity_slider.value() / 100)
+
+    # -- 1-D -----------------------------------------------------------------------------
+
+    def _show_vector(self, vector: np.ndarray) -> None:
+        indices = np.arange(len(vector))
+        bars = len(vector) <= BAR_PLOT_LIMIT
+        self.bars.setOpts(x=indices, height=vector, width=0.8)
+        self.bars.setVisible(bars)
+        self.line.setData(indices, vector)
+        self.line.setVisible(not bars)
+        top = np.argsort(-vector, kind="stable")[:5]
+        self.top_points.setData(top, vector[top])
+        self.plot.autoRange()
+        ranked = ", ".join(f"{i} ({_fmt(float(vector[i]))})" for i in top)
+        self.stats.setText(
+            f"min {_fmt(float(vector.min()))} · max {_fmt(float(vector.max()))} · "
+            f"mean {_fmt(float(vector.mean()))} · zeros {(vector == 0).mean():.1%} · top: {ranked}"
+        )
+        self._show("vector")
