@@ -10,6 +10,7 @@ read the same numbers. Kept free of TensorFlow so it is cheap to import.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -24,9 +25,18 @@ class Preprocessing:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     bgr: bool = False  # the model was trained on BGR images (Caffe)
 
-    @property
+    @cached_property
     def is_identity(self) -> bool:
         return not self.bgr and self.mean == (0.0, 0.0, 0.0) and self.std == (1.0, 1.0, 1.0)
+
+    @cached_property
+    def _constants(self) -> tuple:
+        """(mean, std) as float32 scalars when the channels share them (the cheaper
+        arithmetic, on every image of every batch), else per-channel float32 arrays."""
+        return tuple(
+            np.float32(values[0]) if len(set(values)) == 1 else np.asarray(values, np.float32)
+            for values in (self.mean, self.std)
+        )
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         """A uint8 (N, H, W, 3) RGB batch as the float32 input the network expects."""
@@ -36,7 +46,8 @@ class Preprocessing:
         if self.bgr:
             x = x[..., ::-1]
         # float32 constants: the result stays float32 and matches Keras' preprocess_input.
-        return (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        mean, std = self._constants
+        return (x - mean) / std
 
     def to_dict(self) -> dict:
         """The constants, for metadata stored with exported models and features."""
