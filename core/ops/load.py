@@ -39,6 +39,8 @@ class ModelInfo:
     notes: tuple[str, ...] = ()
     versions: dict = field(default_factory=dict)
     backend: str = "keras"
+    explain_layer: str | None = None  # Grad-CAM's default: the last conv layer, nested or not
+    map_layers: tuple[str, ...] = ()  # every layer with maps (H×W×C) a CAM can be taken at
 
     @property
     def key(self) -> str:
@@ -73,6 +75,8 @@ def versions() -> dict[str, str]:
 
 
 def model_info(engine) -> ModelInfo:
+    from core.explain.targets import default_layer, map_layers
+
     loaded = engine.loaded
     return ModelInfo(
         name=loaded.name,
@@ -89,6 +93,8 @@ def model_info(engine) -> ModelInfo:
         notes=tuple(loaded.notes),
         versions=versions(),
         backend=engine.backend.name,
+        explain_layer=default_layer(engine.layer_tree()),
+        map_layers=tuple(map_layers(engine.layer_tree())),
     )
 
 
