@@ -21,6 +21,7 @@ from core.models.zoo import BUILTIN_NAME
 from core.ops.load import LoadModelRequest, PreprocessingNeeded
 from gui.app.settings import Settings
 from gui.main import about, model_dialogs
+from gui.main.explaining import Explaining
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
 from gui.main.session import Session, all_layer_paths
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.training_window: TrainingWindow | None = None  # made when first opened
         self.panes = WindowLayout(self)
         self.splitters = self.panes.splitters
+        self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
 
         self.actions = build_menus(self)
         self._wire()
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         if training is not None and training.isVisible() and not training.close():
             event.ignore()  # the user chose to keep a training run going
             return
+        self.explaining.close()
         self.panes.save(self.settings)
         self.settings.sync()
         self.worker_stopped = self.session.shutdown(timeout_s=2.0)
