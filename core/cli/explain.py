@@ -22,6 +22,7 @@ from core.cli.common import (
     at_least_one,
     load_model,
     require_images,
+    resolve_layer,
 )
 from core.cli.progress import ProgressBars
 from core.explain import DEFAULT_METHOD, METHODS, ExplainOptions
@@ -171,7 +172,6 @@ def _check_options(args) -> ExplainOptions:
 
 
 def run(args) -> int:
-    from core.cli.extract import resolve_layer
     from core.engine.engine import Engine
     from core.errors import ConvLensError, ExplainError
     from core.explain import get_method
