@@ -31,9 +31,13 @@ TARGET_IG_S = 2.0
 
 def keras_io_recipe(model, layer: str):
     """The keras.io Grad-CAM example's make_gradcam_heatmap, on its own copy of the model."""
+    import warnings
+
     import keras
     import tensorflow as tf
 
+    # The recipe passes a tensor where Keras expects the list of inputs: it warns, and works.
+    warnings.filterwarnings("ignore", message="The structure of `inputs`")
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     copy.layers[-1].activation = None  # "Remove last layer's softmax"

@@ -50,7 +50,7 @@ def to_qimage(pixels: np.ndarray) -> QImage:
 def describe(result: ExplainResult) -> str:
     """'Grad-CAM of “tabby” (16.5%) at top_activation'."""
     title = METHODS[result.method].title
-    where = f" at {result.layer.rsplit('/', 1)[-1]}" if result.layer else ""
+    where = f" at {result.layer}" if result.layer else ""
     name = display_name(result.label)
     return f"{title} of “{name}” ({result.label.probability:.1%}){where}"
 
@@ -254,4 +254,7 @@ class ExplainController(QObject):
             Shown(result.path, to_qimage(self._pixels()), text, self.network_view)
         )
         self.highlight_changed.emit(result.label.index)
-        self.status_changed.emit(f"{text}. Bright areas made the model say it.")
+        name = display_name(result.label)
+        self.status_changed.emit(
+            f"Bright: what made the model say “{name}”. Click a top-5 label for another class."
+        )

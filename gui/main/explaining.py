@@ -178,6 +178,7 @@ class Explaining:
             view.main.top5.set_predictions(entry.name, model.name if model else "", entry.labels)
         else:
             view.main.top5.show_message("Not classified yet.")
+        view.main.top5.set_highlighted(result.label.index if result else None)
         if result is None:
             view.main.show_overlay(None, "", "Computing…" if entry else "Select an image.")
         else:
