@@ -123,13 +123,38 @@ class CamMethod(Method):
 
     def explain(self, engine, batch, target, layer, options, progress, cancel) -> Attribution:
         gradients = gradients_of(engine, self.title)
-        activations, grads, _scores = gradients.layer_gradients(batch, layer, target.weights)
+        activations, grads, _scores = gradients.layer_gradients(
+            batch, layer, target.weights, progress
+        )
         activations, grads = activations[0], grads[0]
         if activations.ndim != 3:
             raise ExplainError(not_spatial_message(layer, activations.shape, self.title))
         raw = (activations * self.channel_weights(activations, grads)).sum(axis=-1)
         heatmap = normalise(upsample(np.maximum(raw, 0.0), batch.shape[1:3]))
         return Attribution(raw.astype(np.float32), heatmap, layer, gradients.score)
+
+
+def summed_input_gradients(
+    gradients,
+    make_batch,
+    count: int,
+    weights: np.ndarray,
+    options: ExplainOptions,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+    message: str,
+) -> np.ndarray:
+    """The input gradients of count inputs, summed; make_batch(start, n) gives inputs
+    start … start + n − 1. At most options.batch_size go through the model at once, so
+    memory stays bounded whatever count is."""
+    total = None
+    for start in range(0, count, options.batch_size):
+        cancel.raise_if_cancelled()
+        size = min(options.batch_size, count - start)
+        grads, _scores = gradients.input_gradients(make_batch(start, size), weights, progress)
+        total = grads.sum(axis=0) if total is None else total + grads.sum(axis=0)
+        progress(start + size, count, message)
+    return total
 
 
 def gradients_of(engine, title: str):

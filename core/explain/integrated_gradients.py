@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.explain.base import PIXEL_MAP_PERCENTILE, Attribution, Method, gradients_of, normalise
+from core.explain.base import (
+    PIXEL_MAP_PERCENTILE,
+    Attribution,
+    Method,
+    gradients_of,
+    normalise,
+    summed_input_gradients,
+)
 
 
 class IntegratedGradients(Method):
@@ -25,15 +32,13 @@ class IntegratedGradients(Method):
         steps = options.steps
         # Midpoints of the steps: a Riemann sum that is exact for a linear model.
         alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
-        total = np.zeros_like(image)
-        for start in range(0, steps, options.batch_size):
-            cancel.raise_if_cancelled()
-            chunk = alphas[start : start + options.batch_size, None, None, None]
-            path = baseline + chunk * (image - baseline)
-            grads, _scores = gradients.input_gradients(path, target.weights)
-            total += grads.sum(axis=0)
-            done = min(start + options.batch_size, steps)
-            progress(done, steps, "Integrated Gradients…")
+
+        def points(start: int, count: int) -> np.ndarray:
+            return baseline + alphas[start : start + count, None, None, None] * (image - baseline)
+
+        total = summed_input_gradients(
+            gradients, points, steps, target.weights, options, progress, cancel, f"{self.title}…"
+        )
         attributions = (image - baseline) * total / steps
         raw = attributions.sum(axis=-1)
         heatmap = normalise(np.maximum(raw, 0.0), PIXEL_MAP_PERCENTILE)

@@ -25,6 +25,7 @@ import tensorflow as tf
 from core.engine.cache import BoundedCache
 from core.errors import ExplainError
 from core.models.layers import PATH_SEPARATOR, is_nested_model
+from core.progress import ProgressCallback, no_progress
 
 _SQUASHING = frozenset({"softmax", "sigmoid"})
 _COMPILED_LAYERS = 4  # traced models kept, one per target layer
@@ -125,23 +126,31 @@ class KerasGradients:
         self.score = "output"  # "logit" once a traced model has left out the softmax
 
     def layer_gradients(
-        self, batch: np.ndarray, layer_path: str, weights: np.ndarray
+        self,
+        batch: np.ndarray,
+        layer_path: str,
+        weights: np.ndarray,
+        progress: ProgressCallback = no_progress,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(layer outputs, d score / d layer outputs, scores) for a preprocessed batch."""
-        function = self._layer_functions.get_or_make(layer_path, lambda: self._compile(layer_path))
+        function = self._layer_functions.get_or_make(
+            layer_path, lambda: self._compile(layer_path, progress)
+        )
         outputs = function(_tensor(batch), _tensor(weights))
         return tuple(np.asarray(value) for value in outputs)
 
     def input_gradients(
-        self, batch: np.ndarray, weights: np.ndarray
+        self, batch: np.ndarray, weights: np.ndarray, progress: ProgressCallback = no_progress
     ) -> tuple[np.ndarray, np.ndarray]:
         """(d score / d input, scores) for a preprocessed batch."""
         if self._input_function is None:
-            self._input_function = self._compile(None)
+            self._input_function = self._compile(None, progress)
         grads, scores = self._input_function(_tensor(batch), _tensor(weights))
         return np.asarray(grads), np.asarray(scores)
 
-    def _compile(self, layer_path: str | None):
+    def _compile(self, layer_path: str | None, progress: ProgressCallback):
+        # Tracing and compiling take seconds for a large model: say so, once per layer.
+        progress(0, 0, "Preparing gradients for this model…")
         traced, took_logits = score_model(self.model, layer_path)
         if took_logits:
             self.score = "logit"

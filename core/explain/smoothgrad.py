@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.explain.base import PIXEL_MAP_PERCENTILE, Attribution, Method, gradients_of, normalise
+from core.explain.base import (
+    PIXEL_MAP_PERCENTILE,
+    Attribution,
+    Method,
+    gradients_of,
+    normalise,
+    summed_input_gradients,
+)
 
 
 class SmoothGrad(Method):
@@ -21,16 +28,15 @@ class SmoothGrad(Method):
         image = batch[0].astype(np.float32)
         sigma = options.noise * float(image.max() - image.min())
         rng = np.random.default_rng(options.seed)
-        total = np.zeros_like(image)
-        samples = options.samples
-        for start in range(0, samples, options.batch_size):
-            cancel.raise_if_cancelled()
-            count = min(options.batch_size, samples - start)
+
+        def noisy(_start: int, count: int) -> np.ndarray:
             noise = rng.normal(0.0, sigma, (count, *image.shape)).astype(np.float32)
-            grads, _scores = gradients.input_gradients(image + noise, target.weights)
-            total += grads.sum(axis=0)
-            done = start + count
-            progress(done, samples, "SmoothGrad…")
+            return image + noise
+
+        samples = options.samples
+        total = summed_input_gradients(
+            gradients, noisy, samples, target.weights, options, progress, cancel, f"{self.title}…"
+        )
         raw = np.abs(total / samples).sum(axis=-1)
         heatmap = normalise(raw, PIXEL_MAP_PERCENTILE)
         return Attribution(raw.astype(np.float32), heatmap, None, gradients.score)

@@ -68,21 +68,12 @@ class _Second:
 
 def _load(request: CompareRequest, ctx: OpContext) -> _Second:
     from core.engine.engine import Engine
-    from core.models import loading
-    from core.ops.load import PreprocessingNeeded
+    from core.ops.load import load_with_context
 
     ctx.progress(0, 0, f"Loading {request.display_name} to compare…")
-    try:
-        loaded = loading.load_model(
-            request.model,
-            weights=request.weights,
-            preprocess=request.preprocess,
-            trust=request.trust,
-            progress=ctx.progress,
-            cancel=ctx.cancel,
-        )
-    except loading.PreprocessingUnknownError as exc:
-        raise PreprocessingNeeded(request.model, str(exc)) from exc
+    loaded = load_with_context(
+        request.model, request.weights, request.preprocess, request.trust, ctx
+    )
     return _Second(Engine(loaded))
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
-
 from core.explain import METHODS
 from gui.main import model_dialogs
 from gui.main.compare_controller import CompareController
 from gui.main.explain_controller import ExplainController, Shown, describe, to_qimage
+from gui.main.save_png import save_png
 from gui.widgets.compare_window import CompareWindow
-from gui.widgets.error_dialog import show_error, user_message
+from gui.widgets.error_dialog import show_error
 from gui.widgets.explain_bar import ExplainBar
 from gui.widgets.image_list import DONE
 
@@ -84,28 +83,20 @@ class Explaining:
         self.controller.set_enabled(True)
 
     def export_png(self) -> None:
-        window = self.window
         result = self.controller.result
         if result is None:
-            window.statusBar().showMessage(
+            self.window.statusBar().showMessage(
                 "Turn on Explain (X) and wait for the heatmap first.", 5000
             )
             return
         name = f"{Path(result.path).stem}_{result.label.label}_{result.method}.png"
-        start = str(Path(window.settings.last_export_dir) / name)
-        path, _ = QFileDialog.getSaveFileName(
-            window, "Save the heatmap", start, "PNG image (*.png)"
+        save_png(
+            self.window,
+            "Save the heatmap",
+            self.controller.export_png,
+            "Could not save the heatmap",
+            suggested=name,
         )
-        if not path:
-            return
-        path = path if path.lower().endswith(".png") else path + ".png"
-        try:
-            self.controller.export_png(path)
-        except Exception as error:  # a full disk, a read-only folder…
-            show_error(window, "Could not save the heatmap", user_message(error))
-            return
-        window.settings.last_export_dir = str(Path(path).parent)
-        window.statusBar().showMessage(f"Saved {path}", 5000)
 
     def show_compare(self) -> CompareWindow:
         """Open (or raise) the compare window; Explain is turned on for the left column."""

@@ -24,6 +24,7 @@ from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
+from gui.main.save_png import save_png
 from gui.main.session import Session, all_layer_paths
 from gui.main.task_status import TaskStatus
 from gui.training.window import TrainingWindow
@@ -327,19 +328,7 @@ class MainWindow(QMainWindow):
         if not self.activation_view.has_grid():
             self.statusBar().showMessage("Select a convolutional layer first.", 5000)
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export activation grid", self.settings.last_export_dir, "PNG image (*.png)"
-        )
-        if not path:
-            return
-        path = path if path.lower().endswith(".png") else path + ".png"
-        try:
-            self.activation_view.export_png(path)
-        except Exception as error:  # a full disk, a read-only folder…
-            show_error(self, "Export failed", user_message(error))
-            return
-        self.settings.last_export_dir = str(Path(path).parent)
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        save_png(self, "Export activation grid", self.activation_view.export_png, "Export failed")
 
     # -- training ----------------------------------------------------------------------------
 

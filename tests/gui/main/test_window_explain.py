@@ -37,6 +37,7 @@ def press_x_and_wait(window, qtbot) -> None:
 
 
 def test_x_shows_the_heatmap_of_the_top_class_and_hides_it_again(cat_window, qtbot):
+    """Also: N shows it over the network's input; the shortcuts are bound once."""
     window = cat_window
     explain = window.explaining.controller
     assert not window.image_pane.has_overlay()
@@ -53,10 +54,25 @@ def test_x_shows_the_heatmap_of_the_top_class_and_hides_it_again(cat_window, qtb
     shown = window.image_pane.picture._pixmap.toImage()
     assert (shown.width(), shown.height()) == explain.result.overlay.shape[1::-1]
 
+    # N: the heatmap over what the network sees (its 224×224 input), and back.
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    shown = window.image_pane.picture._pixmap.toImage()
+    assert (shown.width(), shown.height()) == (224, 224) and window.image_pane.has_overlay()
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    shown = window.image_pane.picture._pixmap.toImage()
+    assert (shown.width(), shown.height()) == explain.result.overlay.shape[1::-1]
+
     qtbot.keyClick(window, Qt.Key.Key_X)
     assert not window.image_pane.has_overlay()
     assert not window.actions["explain"].isChecked()
     assert not any(bar.highlighted for bar in window.top5.bars)
+
+    # Each Explain shortcut is bound once in the window and listed in Help → Shortcuts.
+    listed = {keys for keys, _text in about.SHORTCUTS}
+    bound = [a.shortcut().toString() for a in window.findChildren(QAction)]
+    bound += [s.key().toString() for s in window.findChildren(QShortcut)]
+    for keys in ("X", "Ctrl+Shift+X", "Ctrl+Alt+C"):
+        assert bound.count(keys) == 1 and keys in listed
 
 
 def test_clicking_a_top5_label_explains_that_class(cat_window, qtbot, photos):
@@ -152,14 +168,6 @@ def test_compare_shows_a_second_models_top5_and_heatmap(
     assert Settings().compare_model == str(small_classifier)
 
 
-def test_explain_shortcuts_are_bound_once_and_listed(window):
-    listed = {keys for keys, _text in about.SHORTCUTS}
-    bound = [a.shortcut().toString() for a in window.findChildren(QAction)]
-    bound += [s.key().toString() for s in window.findChildren(QShortcut)]
-    for keys in ("X", "Ctrl+Shift+X", "Ctrl+Alt+C"):
-        assert bound.count(keys) == 1 and keys in listed
-
-
 def test_esc_cancels_a_slow_explanation(cat_window, qtbot):
     """Occlusion runs a few hundred forward passes with a progress bar; Esc stops it. The
     worker is held at its first progress report until Esc has been pressed."""
@@ -209,16 +217,3 @@ def test_explain_at_a_layer_from_the_layer_trees_context_menu(cat_window, qtbot)
     assert explain.result.layer == "block6a_expand_conv" and explain.result.raw.shape == (14, 14)
     assert window.explaining.bar.layer.currentData() == "block6a_expand_conv"
     assert window.actions["explain"].isChecked()
-
-
-def test_what_the_network_sees_shows_the_heatmap_on_the_network_input(cat_window, qtbot):
-    window = cat_window
-    press_x_and_wait(window, qtbot)
-    qtbot.keyClick(window, Qt.Key.Key_N)
-    shown = window.image_pane.picture._pixmap.toImage()
-    assert (shown.width(), shown.height()) == (224, 224) and window.image_pane.has_overlay()
-    qtbot.keyClick(window, Qt.Key.Key_N)
-    shown = window.image_pane.picture._pixmap.toImage()
-    assert (shown.width(), shown.height()) == window.explaining.controller.result.overlay.shape[
-        1::-1
-    ]
