@@ -43,15 +43,16 @@ _TABLE = lookup_table()
 
 def colorize(heatmap: np.ndarray) -> np.ndarray:
     """A [0, 1] map as (H, W, 3) uint8 colours."""
-    index = np.clip(np.nan_to_num(heatmap) * (len(_TABLE) - 1), 0, len(_TABLE) - 1)
-    return _TABLE[np.rint(index).astype(np.intp)]
+    scaled = np.nan_to_num(np.asarray(heatmap, np.float32)) * (len(_TABLE) - 1) + 0.5
+    return _TABLE[np.clip(scaled, 0, len(_TABLE) - 1).astype(np.intp)]
 
 
 def blend(picture: np.ndarray, heatmap: np.ndarray, opacity: float) -> np.ndarray:
     """The coloured map over a picture of the same size, at opacity in [0, 1]."""
-    opacity = float(np.clip(opacity, 0.0, 1.0))
-    mixed = (1.0 - opacity) * picture.astype(np.float32) + opacity * colorize(heatmap)
-    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    # Integer arithmetic in 1/256ths: the window re-blends while the opacity slider moves.
+    weight = int(round(float(np.clip(opacity, 0.0, 1.0)) * 256))
+    mixed = picture.astype(np.uint16) * (256 - weight) + colorize(heatmap) * np.uint16(weight)
+    return (mixed >> 8).astype(np.uint8)
 
 
 def compose(
@@ -65,17 +66,11 @@ def compose(
     left, top, right, bottom = (int(round(v)) for v in box)
     left, top = max(left, 0), max(top, 0)
     right, bottom = min(max(right, left + 1), width), min(max(bottom, top + 1), height)
-    out = np.rint(photo.astype(np.float32) * OUTSIDE_BRIGHTNESS).astype(np.uint8)
+    dim = np.uint16(round(OUTSIDE_BRIGHTNESS * 256))
+    out = ((photo.astype(np.uint16) * dim) >> 8).astype(np.uint8)
     resized = Image.fromarray(np.asarray(heatmap, np.float32)).resize(
         (right - left, bottom - top), Image.Resampling.BILINEAR
     )
     inside = photo[top:bottom, left:right]
     out[top:bottom, left:right] = blend(inside, np.asarray(resized), opacity)
     return out
-
-
-def scale_box(
-    box: tuple[float, float, float, float], factor: float
-) -> tuple[float, float, float, float]:
-    """A box in a photo's pixels, in the pixels of the photo resized by factor."""
-    return tuple(value * factor for value in box)
