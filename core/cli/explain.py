@@ -46,14 +46,18 @@ def add_parser(subparsers):
         help="the class to explain: its name, id or output index (default: the top class)",
     )
     which.add_argument(
-        "--top", "-k", type=int, default=1, help="explain each of the top N classes (default 1)"
+        "--top",
+        "-k",
+        type=int,
+        default=1,
+        metavar="N",
+        help="explain each of the top N classes (default 1)",
     )
     parser.add_argument(
         "--method",
         choices=list(METHODS),
         default=DEFAULT_METHOD,
-        help=f"default {DEFAULT_METHOD}; "
-        + "; ".join(f"{name}: {method.summary}" for name, method in METHODS.items()),
+        help="; ".join(f"{name}: {method.summary}" for name, method in METHODS.items()),
     )
     parser.add_argument(
         "--layer",
@@ -63,23 +67,40 @@ def add_parser(subparsers):
     parser.add_argument("--out", "-o", required=True, metavar="DIR", help="folder for the files")
     parser.add_argument("--overwrite", action="store_true", help="replace files that exist")
     parser.add_argument(
-        "--opacity", type=float, default=0.5, help="of the heatmap over the photo (default 0.5)"
+        "--opacity",
+        type=float,
+        default=0.5,
+        help="of the heatmap over the photo, 0–1 (default 0.5)",
     )
     parser.add_argument(
-        "--size", type=int, default=1024, help="longer side of the PNGs, at most (default 1024)"
+        "--size",
+        type=int,
+        default=1024,
+        metavar="PIXELS",
+        help="longer side of the PNGs, at most (default 1024)",
     )
     defaults = ExplainOptions()
     parser.add_argument(
-        "--steps", type=int, default=defaults.steps, help="integrated-gradients: path steps"
+        "--steps",
+        type=int,
+        default=defaults.steps,
+        metavar="N",
+        help=f"integrated-gradients: steps on the path (default {defaults.steps})",
     )
     parser.add_argument(
-        "--samples", type=int, default=defaults.samples, help="smoothgrad: noisy samples"
+        "--samples",
+        type=int,
+        default=defaults.samples,
+        metavar="N",
+        help=f"smoothgrad: noisy copies (default {defaults.samples})",
     )
     parser.add_argument(
         "--batch-size",
         type=int,
         default=defaults.batch_size,
-        help="images per pass for the slower methods; lower it if memory runs short",
+        metavar="N",
+        help=f"images per pass for the slower methods (default {defaults.batch_size}); "
+        "lower it if memory runs short",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of what was written")
     parser.add_argument(
