@@ -54,3 +54,7 @@ class ExportError(ConvLensError):
 
 class DatasetError(ConvLensError):
     """A training folder is not usable."""
+
+
+class ExplainError(ConvLensError):
+    """A prediction cannot be explained as asked (a method, layer or class that does not fit)."""

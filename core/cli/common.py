@@ -124,6 +124,16 @@ def check_output(path: str, overwrite: bool, suffix: str | None = None) -> None:
         raise UsageError(f"{path} already exists; pass --overwrite to replace it")
 
 
+def resolve_layer(engine, name: str, model: str) -> str:
+    """The full path of the layer named; UsageError saying how to list them otherwise."""
+    try:
+        return engine.resolve_layer(name)
+    except KeyError as exc:
+        raise UsageError(
+            f"{exc.args[0]} See the layer names with: convlens layers --model {model}"
+        ) from exc
+
+
 def at_least_one(value: int, option: str) -> None:
     if value < 1:
         raise UsageError(f"{option} must be at least 1")

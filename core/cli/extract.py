@@ -7,12 +7,12 @@ from pathlib import Path
 from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
-    UsageError,
     add_model_options,
     at_least_one,
     check_output,
     load_model,
     require_images,
+    resolve_layer,
 )
 from core.cli.progress import ProgressBars
 from core.engine.pooling import POOLINGS
@@ -42,16 +42,6 @@ def add_parser(subparsers):
         "paths", nargs="+", metavar="PATH", help="image files or folders (recursive)"
     )
     return parser
-
-
-def resolve_layer(engine, name: str, model: str) -> str:
-    """The full path of the layer named; UsageError saying how to list them otherwise."""
-    try:
-        return engine.resolve_layer(name)
-    except KeyError as exc:
-        raise UsageError(
-            f"{exc.args[0]} See the layer names with: convlens layers --model {model}"
-        ) from exc
 
 
 def run(args) -> int:

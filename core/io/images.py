@@ -209,17 +209,29 @@ def fit_to_input(
     return np.array(_fit(Image.fromarray(image), size, mode, crop_fraction))
 
 
+def fit_box(
+    source_size: tuple[int, int],
+    size: tuple[int, int],
+    mode: str = DEFAULT_RESIZE,
+    crop_fraction: float = DEFAULT_CROP_FRACTION,
+) -> tuple[float, float, float, float]:
+    """The part of a (width, height) picture that fitting it to size (height, width) keeps,
+    as (left, top, right, bottom) in its pixels: the centre crop, or all of it when squashed."""
+    src_w, src_h = source_size
+    if mode != "crop":
+        return (0.0, 0.0, float(src_w), float(src_h))
+    height, width = size
+    # Scale so the crop takes crop_fraction of the shorter side, then take the centre.
+    scale = max(height / src_h, width / src_w) / crop_fraction
+    crop_h, crop_w = height / scale, width / scale
+    top, left = (src_h - crop_h) / 2, (src_w - crop_w) / 2
+    return (left, top, left + crop_w, top + crop_h)
+
+
 def _fit(pil: Image.Image, size: tuple[int, int], mode: str, crop_fraction: float) -> Image.Image:
     height, width = size
-    box = None
-    if mode == "crop":
-        src_w, src_h = pil.size
-        # Scale so the crop takes crop_fraction of the shorter side, then take the centre. Resizing
-        # just the box is the same as resize-then-crop, without resizing pixels we drop.
-        scale = max(height / src_h, width / src_w) / crop_fraction
-        crop_h, crop_w = height / scale, width / scale
-        top, left = (src_h - crop_h) / 2, (src_w - crop_w) / 2
-        box = (left, top, left + crop_w, top + crop_h)
+    # Resizing just the box is the same as resize-then-crop, without resizing pixels we drop.
+    box = fit_box(pil.size, size, mode, crop_fraction) if mode == "crop" else None
     return pil.resize((width, height), Image.Resampling.BILINEAR, box=box)
 
 

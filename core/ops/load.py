@@ -39,6 +39,8 @@ class ModelInfo:
     notes: tuple[str, ...] = ()
     versions: dict = field(default_factory=dict)
     backend: str = "keras"
+    explain_layer: str | None = None  # Grad-CAM's default: the last conv layer, nested or not
+    map_layers: tuple[str, ...] = ()  # every layer with maps (H×W×C) a CAM can be taken at
 
     @property
     def key(self) -> str:
@@ -73,6 +75,8 @@ def versions() -> dict[str, str]:
 
 
 def model_info(engine) -> ModelInfo:
+    from core.explain.targets import default_layer, map_layers
+
     loaded = engine.loaded
     return ModelInfo(
         name=loaded.name,
@@ -89,6 +93,8 @@ def model_info(engine) -> ModelInfo:
         notes=tuple(loaded.notes),
         versions=versions(),
         backend=engine.backend.name,
+        explain_layer=default_layer(engine.layer_tree()),
+        map_layers=tuple(map_layers(engine.layer_tree())),
     )
 
 
@@ -98,20 +104,9 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
     if "keras" not in sys.modules:
         ctx.progress(0, 0, "Loading TensorFlow…")
     from core.engine.engine import Engine
-    from core.models import loading
 
     ctx.progress(0, 0, f"Loading {request.display_name}…")
-    try:
-        loaded = loading.load_model(
-            request.key,
-            weights=request.weights,
-            preprocess=request.preprocess,
-            trust=request.trust,
-            progress=ctx.progress,
-            cancel=ctx.cancel,
-        )
-    except loading.PreprocessingUnknownError as exc:
-        raise PreprocessingNeeded(request.key, str(exc)) from exc
+    loaded = load_with_context(request.key, request.weights, request.preprocess, request.trust, ctx)
     ctx.progress(0, 0, f"Preparing {loaded.name}…")
     new = Engine(loaded)
     # Trace the compiled forward pass now, so the first photo is classified quickly.
@@ -123,6 +118,24 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
         ctx.install_engine(new)
     settle_memory()
     return info
+
+
+def load_with_context(key: str, weights: str, preprocess: str | None, trust: bool, ctx: OpContext):
+    """core.models.loading.load_model with the op's progress and cancel; PreprocessingNeeded
+    when the user must say how the model's inputs are scaled."""
+    from core.models import loading
+
+    try:
+        return loading.load_model(
+            key,
+            weights=weights,
+            preprocess=preprocess,
+            trust=trust,
+            progress=ctx.progress,
+            cancel=ctx.cancel,
+        )
+    except loading.PreprocessingUnknownError as exc:
+        raise PreprocessingNeeded(key, str(exc)) from exc
 
 
 def settle_memory() -> None:

@@ -67,6 +67,37 @@ class Settings:
     def last_export_dir(self, folder: str) -> None:
         self._qs.setValue("export/last_dir", folder)
 
+    # -- explain ---------------------------------------------------------------------------
+
+    @property
+    def explain_method(self) -> str | None:
+        value = self._qs.value("explain/method")
+        return str(value) if value else None
+
+    @explain_method.setter
+    def explain_method(self, name: str) -> None:
+        self._qs.setValue("explain/method", name)
+
+    @property
+    def explain_opacity(self) -> float | None:
+        try:
+            return float(self._qs.value("explain/opacity"))
+        except (TypeError, ValueError):
+            return None
+
+    @explain_opacity.setter
+    def explain_opacity(self, opacity: float) -> None:
+        self._qs.setValue("explain/opacity", float(opacity))
+
+    @property
+    def compare_model(self) -> str | None:
+        value = self._qs.value("explain/compare_model")
+        return str(value) if value else None
+
+    @compare_model.setter
+    def compare_model(self, key: str) -> None:
+        self._qs.setValue("explain/compare_model", key)
+
     # -- window ----------------------------------------------------------------------------
 
     def window_bytes(self, key: str) -> QByteArray | None:

@@ -21,8 +21,10 @@ from core.models.zoo import BUILTIN_NAME
 from core.ops.load import LoadModelRequest, PreprocessingNeeded
 from gui.app.settings import Settings
 from gui.main import about, model_dialogs
+from gui.main.explaining import Explaining
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
+from gui.main.save_png import save_png
 from gui.main.session import Session, all_layer_paths
 from gui.main.task_status import TaskStatus
 from gui.training.window import TrainingWindow
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.training_window: TrainingWindow | None = None  # made when first opened
         self.panes = WindowLayout(self)
         self.splitters = self.panes.splitters
+        self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
 
         self.actions = build_menus(self)
         self._wire()
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         if training is not None and training.isVisible() and not training.close():
             event.ignore()  # the user chose to keep a training run going
             return
+        self.explaining.close()
         self.panes.save(self.settings)
         self.settings.sync()
         self.worker_stopped = self.session.shutdown(timeout_s=2.0)
@@ -324,19 +328,7 @@ class MainWindow(QMainWindow):
         if not self.activation_view.has_grid():
             self.statusBar().showMessage("Select a convolutional layer first.", 5000)
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export activation grid", self.settings.last_export_dir, "PNG image (*.png)"
-        )
-        if not path:
-            return
-        path = path if path.lower().endswith(".png") else path + ".png"
-        try:
-            self.activation_view.export_png(path)
-        except Exception as error:  # a full disk, a read-only folder…
-            show_error(self, "Export failed", user_message(error))
-            return
-        self.settings.last_export_dir = str(Path(path).parent)
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        save_png(self, "Export activation grid", self.activation_view.export_png, "Export failed")
 
     # -- training ----------------------------------------------------------------------------
 

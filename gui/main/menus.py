@@ -65,6 +65,14 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         window.export_activation_png,
         "Ctrl+Shift+E",
     )
+    add(
+        file_menu,
+        "export_explanation",
+        "Export e&xplanation as PNG…",
+        lambda _checked=False: window.explaining.export_png(),
+        "Ctrl+Shift+X",
+        tip="Save the Explain heatmap over the photo",
+    )
     file_menu.addSeparator()
     add(file_menu, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
@@ -121,6 +129,26 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
     network.setCheckable(True)
     window.image_pane.network_toggle.toggled.connect(network.setChecked)
     add(view_menu, "focus_layers", "Filter &layers", window.layer_tree.focus_filter, "Ctrl+L")
+    view_menu.addSeparator()
+    explaining = window.explaining
+    explain = add(
+        view_menu,
+        "explain",
+        "E&xplain the prediction",
+        lambda _checked=False: explaining.toggle(),
+        "X",
+        tip="A heatmap of what made the model say the class; click a top-5 label for another",
+    )
+    explain.setCheckable(True)
+    explaining.controller.enabled_changed.connect(explain.setChecked)
+    add(
+        view_menu,
+        "compare",
+        "&Compare with another model…",
+        lambda _checked=False: explaining.show_compare(),
+        "Ctrl+Alt+C",
+        tip="A second model's top-5 and heatmap beside this one, for the same image",
+    )
 
     tools_menu = menubar.addMenu("&Tools")
     add(

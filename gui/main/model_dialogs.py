@@ -10,8 +10,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from core.errors import WeightsUnavailableError
+from core.errors import UnsafeModelError, WeightsUnavailableError
 from core.models.preprocessing import PREPROCESS_MODES
+from core.ops.load import PreprocessingNeeded
 
 RETRY, CHOOSE_FILE, RANDOM = "retry", "file", "random"
 MODEL_FILE_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
@@ -71,3 +72,23 @@ def ask_trust(parent: QWidget | None, message: str) -> bool:
 def ask_model_file(parent: QWidget | None, folder: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, "Open model file", folder, MODEL_FILE_FILTER)
     return path or None
+
+
+def ask_how_to_retry(parent: QWidget | None, name: str, error: Exception) -> dict | None:
+    """For a load error the user can answer: what to load differently, as keyword changes
+    of the request (``{"weights": ...}``, ``{"preprocess": ...}``, ``{"trust": True}``, or
+    ``{}`` to retry as is); None to give up. Other errors: None without asking."""
+    if isinstance(error, WeightsUnavailableError):
+        action = ask_weights_action(parent, name, error)
+        if action == RETRY:
+            return {}
+        if action == CHOOSE_FILE:
+            path = ask_weights_file(parent, error.folder)
+            return {"weights": path} if path else None
+        return {"weights": "random"} if action == RANDOM else None
+    if isinstance(error, PreprocessingNeeded):
+        mode = ask_preprocessing(parent, name, str(error))
+        return {"preprocess": mode} if mode else None
+    if isinstance(error, UnsafeModelError):
+        return {"trust": True} if ask_trust(parent, str(error)) else None
+    return None

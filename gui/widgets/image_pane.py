@@ -1,4 +1,8 @@
-"""The left pane: the thumbnail list and the selected picture, with "What the network sees"."""
+"""The left pane: the thumbnail list and the selected picture, with "What the network sees".
+
+The picture may be replaced by an overlay of the same image (the Explain heatmap), which
+lasts until it is cleared or another image is selected.
+"""
 
 from __future__ import annotations
 
@@ -91,6 +95,9 @@ class ImagePane(QWidget):
         self._resize_mode = "crop"
         self._current: str | None = None
         self._request = 0
+        self._overlay: tuple[str, QImage, str, bool] | None = (
+            None  # path, image, caption, pixelated
+        )
 
         self.list = QListView()
         self.list.setModel(model)
@@ -143,6 +150,7 @@ class ImagePane(QWidget):
         bottom_layout.addWidget(self.caption)
         bottom_layout.addWidget(self.picture, 1)
         bottom_layout.addWidget(self.network_toggle)
+        self._bottom_layout = bottom_layout
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
@@ -172,6 +180,27 @@ class ImagePane(QWidget):
             )
             self.list.scrollTo(index)
 
+    def add_controls(self, widget: QWidget) -> None:
+        """Put a row of controls under the picture (e.g. the Explain bar)."""
+        self._bottom_layout.addWidget(widget)
+
+    def show_overlay(self, path: str, image: QImage, caption: str, pixelated: bool = False) -> None:
+        """Show image in place of path's picture while path is the current image."""
+        self._overlay = (path, image, caption, pixelated)
+        if path == self._current:
+            self.picture.set_image(image, pixelated=pixelated)
+            self.caption.setText(caption)
+
+    def clear_overlay(self) -> None:
+        """Show the picture itself again."""
+        if self._overlay is not None:
+            self._overlay = None
+            self._refresh_picture()
+
+    def has_overlay(self) -> bool:
+        """Whether the current image is shown with an overlay."""
+        return self._overlay is not None and self._overlay[0] == self._current
+
     def set_network_input(self, input_size: tuple[int, int] | None, resize_mode: str) -> None:
         """The current model's input, for "What the network sees"."""
         self._input_size, self._resize_mode = input_size, resize_mode
@@ -189,6 +218,7 @@ class ImagePane(QWidget):
         path = current.data(PATH_ROLE) if current.isValid() else None
         if path != self._current:
             self._current = path
+            self._overlay = None  # it was another image's
             self._refresh_picture()
             self.current_changed.emit(path)
 
@@ -213,6 +243,8 @@ class ImagePane(QWidget):
     def _on_picture_ready(self, request: int, path: str, image, error: str) -> None:
         if request != self._request:
             return  # the user has moved on to another picture
+        if self.has_overlay():
+            return  # the overlay stays until it is cleared
         network = self.network_toggle.isChecked() and self._input_size is not None
         if image is None:
             self.picture.set_image(None, text=f"Cannot show this image:\n{error}")

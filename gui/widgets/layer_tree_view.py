@@ -84,6 +84,7 @@ class LayerTreeView(QWidget):
 
     layer_selected = Signal(str)
     trainable_changed = Signal(dict)  # {leaf layer path: trainable} for every leaf layer
+    explain_layer_requested = Signal(str)  # "Explain at this layer" from the context menu
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +98,7 @@ class LayerTreeView(QWidget):
         self._updating = False  # set while we write check states ourselves
         self._filtering = False
         self._selected: str | None = None
+        self._explainable: set[str] = set()  # layers a CAM can be taken at
         self._content_width: int | None = None  # cached: layouts ask for sizeHint often
         self._grid_icon = _grid_icon()
         blank = QPixmap(16, 16)
@@ -354,9 +356,18 @@ class LayerTreeView(QWidget):
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
+    def set_explain_layers(self, paths) -> None:
+        """The layers whose context menu offers "Explain at this layer"."""
+        self._explainable = set(paths)
+
     def context_menu(self, path: str | None) -> QMenu:
         """The row's context menu; built separately so it can be inspected and tested."""
         menu = QMenu(self)
+        if path in self._explainable:
+            explain = QAction("Explain at this layer", menu)
+            explain.setToolTip("Grad-CAM over this layer's maps, on the picture (Explain)")
+            explain.triggered.connect(lambda: self.explain_layer_requested.emit(path))
+            menu.addAction(explain)
         if self._editable and self._leaf_paths:
             if path is not None:
                 freeze = QAction("Freeze up to here", menu)

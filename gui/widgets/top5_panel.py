@@ -1,11 +1,15 @@
-"""The top-5 predictions of the selected image, as labelled probability bars."""
+"""The top-5 predictions of the selected image, as labelled probability bars.
+
+Clicking a bar asks for that class to be explained (``class_clicked``); the class being
+explained is outlined.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from core.models.labels import Label
@@ -18,18 +22,36 @@ _BAR_COLOR = QColor("#4c78a8")
 class ProbabilityBar(QWidget):
     """A bar as wide as the probability, the label written over it and the percentage right."""
 
+    clicked = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.label = ""
         self.probability = 0.0
+        self.highlighted = False  # outlined: the class the heatmap shows
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_highlighted(self, highlighted: bool) -> None:
+        if highlighted != self.highlighted:
+            self.highlighted = highlighted
+            self.update()
+
+    def mousePressEvent(self, event) -> None:
+        if self.label and event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+            event.accept()
+            return
+        super().mousePressEvent(event)
 
     def sizeHint(self) -> QSize:
         return QSize(240, self.fontMetrics().height() + 10)
 
     def set_value(self, label: str, probability: float) -> None:
         self.label, self.probability = label, probability
-        self.setToolTip(f"{label}: {probability:.2%}" if label else "")
+        tip = f"{label}: {probability:.2%}\nClick to see what made the model say it (Explain)"
+        self.setToolTip(tip if label else "")
+        cursor = Qt.CursorShape.PointingHandCursor if label else Qt.CursorShape.ArrowCursor
+        self.setCursor(cursor)
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -48,6 +70,10 @@ class ProbabilityBar(QWidget):
         fill.setAlpha(110)
         painter.setBrush(fill)
         painter.drawRoundedRect(filled, 3, 3)
+        if self.highlighted:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
         text_rect = rect.adjusted(6, 0, -6, 0)
         percent = f"{self.probability:.1%}"
@@ -65,6 +91,8 @@ class ProbabilityBar(QWidget):
 
 class Top5Panel(QWidget):
     """Shows ranked labels for one image; copies them as text."""
+
+    class_clicked = Signal(object)  # the Label of the bar the user clicked
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -84,6 +112,8 @@ class Top5Panel(QWidget):
         header.addWidget(self.subtitle, 1)
         header.addWidget(self.copy_button)
         self.bars = [ProbabilityBar() for _ in range(ROWS)]
+        for row, bar in enumerate(self.bars):
+            bar.clicked.connect(lambda row=row: self._on_bar_clicked(row))
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: palette(placeholder-text);")
@@ -98,6 +128,7 @@ class Top5Panel(QWidget):
         self._labels: tuple[Label, ...] = ()
         self._image = ""
         self._model = ""
+        self._highlighted: int | None = None  # the output index outlined
         self.show_message("Select an image to see what the model thinks it is.")
 
     def set_predictions(self, image_name: str, model_name: str, labels: Sequence[Label]) -> None:
@@ -106,6 +137,7 @@ class Top5Panel(QWidget):
         self.subtitle.setText(f"  {model_name}")
         for bar, label in zip(self.bars, list(self._labels) + [None] * ROWS, strict=False):
             bar.set_value(display_name(label) if label else "", label.probability if label else 0.0)
+        self._show_highlight()
         self.message.setText("")
         self.copy_button.setEnabled(bool(self._labels))
 
@@ -120,6 +152,19 @@ class Top5Panel(QWidget):
 
     def labels(self) -> tuple[Label, ...]:
         return self._labels
+
+    def set_highlighted(self, class_index: int | None) -> None:
+        """Outline the bar of this output index (the class explained), or none."""
+        self._highlighted = class_index
+        self._show_highlight()
+
+    def _show_highlight(self) -> None:
+        for bar, label in zip(self.bars, list(self._labels) + [None] * ROWS, strict=False):
+            bar.set_highlighted(label is not None and label.index == self._highlighted)
+
+    def _on_bar_clicked(self, row: int) -> None:
+        if row < len(self._labels):
+            self.class_clicked.emit(self._labels[row])
 
     def text(self) -> str:
         """The predictions as plain text, one per line."""

@@ -4,6 +4,10 @@ A backend runs preprocessed float32 batches; everything else (decoding, fitting,
 preprocessing, batching, top-k, pooling, caching) is the Engine's and the same for every
 backend. To add one, implement ``Backend`` in a module here and let
 ``core.engine.engine.make_backend`` know its name (docs/ARCHITECTURE.md has the recipe).
+
+A backend that can differentiate may also offer ``gradients()``, an object with
+``layer_gradients`` and ``input_gradients`` (core.explain.keras_gradients.KerasGradients):
+the gradient-based explanations need it; occlusion and everything else do not.
 """
 
 from __future__ import annotations

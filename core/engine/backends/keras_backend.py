@@ -41,6 +41,7 @@ class KerasBackend:
         self.model = model
         self._forward = compile_forward(model)
         self._cut_models = BoundedCache(max_items=_CUT_MODEL_CACHE_SIZE)
+        self._gradients = None
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self._forward(tf.convert_to_tensor(batch, tf.float32)))
@@ -71,3 +72,11 @@ class KerasBackend:
 
     def layer_tree(self) -> list:
         return layer_tree(self.model)
+
+    def gradients(self):
+        """Class-score gradients for the explanation methods (core.explain), made on first use."""
+        if self._gradients is None:
+            from core.explain.keras_gradients import KerasGradients
+
+            self._gradients = KerasGradients(self.model)
+        return self._gradients
