@@ -9,6 +9,7 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_fit_options,
     add_model_options,
     at_least_one,
     load_model,
@@ -23,6 +24,7 @@ BATCH_SIZE = 16  # the request's default is one batch of everything: too much fo
 def add_parser(subparsers):
     parser = subparsers.add_parser(NAME, help="top-k labels for images and folders")
     add_model_options(parser)
+    add_fit_options(parser, input_size=False)  # the ImageNet top needs the model's own size
     parser.add_argument(
         "--top", "-k", type=int, default=5, help="how many labels per image (default 5)"
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
+    add_fit_options,
     add_model_options,
     at_least_one,
     check_output,
@@ -25,6 +26,7 @@ def add_parser(subparsers):
         NAME, help="export feature vectors; format from --out's extension"
     )
     add_model_options(parser)
+    add_fit_options(parser)
     parser.add_argument(
         "--layer",
         "-l",

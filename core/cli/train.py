@@ -24,11 +24,13 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_fit_options,
     add_model_options,
     check_output,
 )
 from core.cli.progress import ProgressBars
 from core.errors import Cancelled
+from core.io.images import DEFAULT_RESIZE
 from core.progress import CancelToken
 from core.training.config import AUGMENTATIONS, HEADS, TrainConfig, TrainConfigError
 
@@ -44,7 +46,7 @@ def add_parser(subparsers):
     )
     train.add_argument("data_dir", metavar="DATA_DIR", help="folder with one subfolder per class")
     add_model_options(train, base=True)
-    train.add_argument("--input-size", type=int, help="square input side (default: the base's)")
+    add_fit_options(train)
     train.add_argument("--cut-at", metavar="LAYER", help="model files: the layer feeding the head")
     train.add_argument("--head", choices=list(HEADS), default="avg", help="pooling (default avg)")
     train.add_argument("--dense", type=int, default=0, metavar="UNITS", help="hidden Dense layer")
@@ -124,6 +126,7 @@ def config_from_args(args) -> TrainConfig:
             augment=augment,
             seed=args.seed,
             patience=args.patience,
+            resize=args.resize or DEFAULT_RESIZE,
         ).validated()
     except TrainConfigError as exc:
         raise UsageError(str(exc)) from exc
