@@ -33,6 +33,7 @@ from core.errors import Cancelled
 from core.io.images import DEFAULT_RESIZE
 from core.progress import CancelToken
 from core.training.config import AUGMENTATIONS, HEADS, TrainConfig, TrainConfigError
+from core.training.datasets import DEFAULT_VAL_SPLIT
 
 NAME = "train"
 
@@ -68,7 +69,12 @@ def add_parser(subparsers):
     train.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
     train.add_argument("--batch-size", type=int, default=32, help="default 32")
     val = train.add_mutually_exclusive_group()
-    val.add_argument("--val-split", type=float, default=0.2, help="validation share (default 0.2)")
+    val.add_argument(
+        "--val-split",
+        type=float,
+        help="validation share of each class (default 0.2; a DATA_DIR with train/ and val/ "
+        "folders validates on val/)",
+    )
     val.add_argument("--val-dir", help="a separate validation folder with the same classes")
     train.add_argument(
         "--augment",
@@ -121,7 +127,7 @@ def config_from_args(args) -> TrainConfig:
             epochs=args.epochs,
             lr=args.lr,
             batch_size=args.batch_size,
-            val_split=args.val_split,
+            val_split=DEFAULT_VAL_SPLIT if args.val_split is None else args.val_split,
             val_dir=args.val_dir,
             augment=augment,
             seed=args.seed,
@@ -188,6 +194,7 @@ def run(args) -> int:
         with _ctrl_c_cancels(cancel):
             scan = ScanDatasetRequest(config.data_dir)
             dataset = run_request(None, scan, OpContext(progress=bars.progress, cancel=cancel))
+            bars.write(_validation_line(config, dataset, args.val_split is not None))
             for warning in dataset.warnings:
                 bars.write(f"warning: {warning}")
             for path, reason in dataset.unreadable:
@@ -237,6 +244,16 @@ def run(args) -> int:
         )
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if dataset.unreadable else EXIT_OK
+
+
+def _validation_line(config: TrainConfig, dataset, split_given: bool) -> str:
+    """Which images validate the run, said before it starts."""
+    if config.val_dir is not None:
+        return f"Validation: the folder {config.val_dir}"
+    if dataset.split is not None:
+        line = f"Validation: {dataset.split.describe()}"
+        return line + ("; --val-split does not apply" if split_given else "")
+    return f"Validation: {config.val_split:.0%} of each class's images (--val-split)"
 
 
 def _print_summary(result, summary: dict) -> None:

@@ -262,9 +262,11 @@ def _fit_on_images(run: _Run, stage: int, epochs: int, lr: float) -> None:
 
 
 def _split(config: TrainConfig, dataset: DatasetInfo, progress, cancel) -> Split:
-    if config.val_dir is None:
+    """Validation images: the folder given, else the dataset's own val/, else a share."""
+    val_dir = config.val_dir or (dataset.split.val if dataset.split else None)
+    if val_dir is None:
         return split_dataset(dataset, config.val_split, config.seed)
-    val = scan_dataset(config.val_dir, verify=True, progress=progress, cancel=cancel)
+    val = scan_dataset(val_dir, verify=True, progress=progress, cancel=cancel)
     return split_with_folder(dataset, val)
 
 
