@@ -86,7 +86,7 @@ class DatasetInfo:
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason)
     warnings: list[str] = field(default_factory=list)
     verified: bool = False  # whether every image was decoded once
-    split: SplitFolders | None = None  # root was train/ + val/: root is then its train/
+    split: SplitFolders | None = None  # root holds train/ + val/: the classes are train/'s
 
     @property
     def counts(self) -> dict[str, int]:
@@ -147,9 +147,8 @@ def scan_dataset(
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder. Choose a folder with one subfolder per class.")
     split = split_folders(root)
-    if split is not None:
-        root = split.train
-    folders = _class_folders(root)
+    classes_root = split.train if split else root  # root stays what the user chose
+    folders = _class_folders(classes_root)
     if not folders:
         raise DatasetError(
             f"{root} has no subfolders. Put the images of each class in their own subfolder "
@@ -157,10 +156,11 @@ def scan_dataset(
         )
     files = {folder.name: find_images([folder]) for folder in folders}
     info = DatasetInfo(root, [folder.name for folder in folders], files, split=split)
-    stray = find_images([root], recursive=False)
+    stray = find_images([classes_root], recursive=False)
     if stray:
         info.warnings.append(
-            f"{len(stray)} image(s) directly in {root.name}/ belong to no class and are ignored."
+            f"{len(stray)} image(s) directly in {classes_root.name}/ belong to no class and "
+            "are ignored."
         )
     if verify:
         _verify(info, progress, cancel, workers)

@@ -25,7 +25,8 @@ def test_train_and_val_folders_are_found_and_train_is_scanned(tmp_path, val_name
     info = scan_dataset(root, verify=False)
     assert info.classes == ["cat", "dog"]  # not "train" and "val"
     assert info.counts == {"cat": 3, "dog": 2}
-    assert info.split.train == root / "train" and info.split.val == root / val_name
+    assert info.root == root and info.split.train == root / "train"
+    assert info.split.val == root / val_name
     assert info.split.test is None
     assert info.split.describe() == (
         f"pets/ is split already: training on pets/train/, validating on pets/{val_name}/"
