@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QStyle, QTreeView, 
 COLUMNS = ("Name", "Type", "Output shape", "Params", "Trainable")
 NAME, TYPE, SHAPE, PARAMS, TRAINABLE = range(len(COLUMNS))
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+FILTER_SHORTCUT = "Ctrl+L"
 IS_BLOCK_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
@@ -108,11 +109,8 @@ class LayerTreeView(QWidget):
         self.filter_edit = QLineEdit(placeholderText="Filter layers… (Ctrl+L focuses)")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
-        # Window-wide so it works wherever the focus is; the main window must not rebind it.
-        shortcut = QShortcut(
-            QKeySequence("Ctrl+L"), self, context=Qt.ShortcutContext.WindowShortcut
-        )
-        shortcut.activated.connect(self.focus_filter)
+        # Ctrl+L is bound by the window holding the tree (a menu action, or add_shortcut):
+        # two bindings of one key in a window make Qt fire neither ("Ambiguous overload").
 
         self.tree = QTreeView()
         self.tree.setModel(self._proxy)
@@ -248,6 +246,12 @@ class LayerTreeView(QWidget):
             return
         self.tree.scrollTo(index)
         self.tree.setCurrentIndex(index)
+
+    def add_shortcut(self, window: QWidget) -> QShortcut:
+        """Bind Ctrl+L in a window without a menu action for it, to focus the filter."""
+        shortcut = QShortcut(QKeySequence(FILTER_SHORTCUT), window)
+        shortcut.activated.connect(self.focus_filter)
+        return shortcut
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
