@@ -52,6 +52,13 @@ def add_parser(subparsers):
     )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument(
+        "--checkpoint",
+        type=int,
+        metavar="N",
+        default=1024,
+        help="save the work every N images, for --resume (default: 1024)",
+    )
+    parser.add_argument(
         "--engine",
         choices=["local", "ray"],
         default="local",
@@ -86,6 +93,7 @@ def run(args) -> int:
         raise UsageError("--address and --workers go with --engine ray")
     check_output(args.out, args.overwrite)  # before minutes of work, and before the load
     at_least_one(args.batch_size, "--batch-size")
+    at_least_one(args.checkpoint, "--checkpoint")
     require_some_image(args.paths)
     try:
         return _run_local(args)
@@ -135,6 +143,7 @@ def _run_local(args) -> int:
             resume=args.resume,
             restart=args.restart,
             keep_unfinished=True,
+            checkpoint=args.checkpoint,
         )
         # No readable image at all: the op raises ExportError (exit 1) after the reasons.
         result = run_request(engine, request, OpContext(progress=bars.progress, partial=unreadable))

@@ -93,7 +93,9 @@ def _npy_header(dtype, shape) -> dict:
 
 def _stream_npy(archive: zipfile.ZipFile, name: str, dtype, shape, pieces) -> None:
     """Write an array into archive as name.npy from consecutive pieces (np.load reads it)."""
-    with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
+    # A fixed date (not the clock): the same rows give the same bytes, resumed or not.
+    member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+    with archive.open(member, "w", force_zip64=True) as f:
         np.lib.format.write_array_header_2_0(f, _npy_header(dtype, shape))
         for piece in pieces:
             f.write(np.ascontiguousarray(piece, dtype=dtype).tobytes())
@@ -187,7 +189,7 @@ def write_csv(target: Path, rows: Rows) -> None:
         writer = csv.writer(f)
         writer.writerow(["path", *(f"f{i}" for i in range(width)), "error"])
         for chunk in rows.chunks():
-            flat = iter(chunk.vectors.reshape(len(chunk.vectors), -1))
+            flat = iter(chunk.vectors.reshape(len(chunk.vectors), width))
             for path, error in read_pairs(chunk):
                 if error:
                     writer.writerow([path, *blank, error])

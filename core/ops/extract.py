@@ -44,6 +44,7 @@ class ExtractRequest(Request):
     resume: bool = False  # continue the destination's unfinished run
     restart: bool = False  # discard the destination's unfinished run
     keep_unfinished: bool = False  # on an error or cancel, keep what is done for resume=True
+    checkpoint: int = SHARD_IMAGES  # images per shard on disk: what an interruption may lose
 
 
 class UnfinishedRunError(ExportError):
@@ -75,12 +76,13 @@ def extract(engine, request: ExtractRequest, ctx: OpContext) -> ExportResult:
             f"An unfinished run of {destination.name} is in {run.folder} ({run.done()} images "
             "done). Continue it with --resume, or start again with --restart."
         )
+    resuming = run.exists() and request.resume
+    if resuming:
+        run.check(settings)  # a mismatch keeps the run for a resume with the right options
     ctx.progress(0, 0, "Listing images…")
     total = count_images(request.paths)
     try:
-        if run.exists() and request.resume:
-            run.check(settings)
-        else:
+        if not resuming:
             run.start(settings)
         resumed = run.done()
         listing = run.skip_done(iter_images(request.paths))
@@ -119,7 +121,7 @@ def _extract_into(engine, run, listing, layer, pooling, request, ctx, done, tota
             size += batch.vectors.nbytes
         done += len(batch.paths)
         ctx.progress(done, total, f"{done}/{total} images")
-        if len(paths) >= SHARD_IMAGES or size >= SHARD_BYTES:
+        if len(paths) >= request.checkpoint or size >= SHARD_BYTES:
             run.add(paths, errors, _stack(vectors))
             paths, errors, vectors, size = [], [], [], 0
     if paths:
