@@ -19,7 +19,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageLoadError
-from core.io.listing import IMAGE_SUFFIXES, find_images  # noqa: F401  (their old home)
+from core.io.listing import (  # noqa: F401  (their old home)
+    IMAGE_SUFFIXES,
+    count_images,
+    find_images,
+    iter_images,
+)
 from core.progress import NEVER_CANCELLED, CancelToken
 
 # How a photo is fitted to a network's input. "crop": scale the shorter side, keep the
@@ -27,10 +32,6 @@ from core.progress import NEVER_CANCELLED, CancelToken
 # whole photo, exactly as keras.utils.load_img(path, target_size=...) does.
 RESIZE_MODES = ("crop", "squash")
 DEFAULT_RESIZE = "crop"
-RESIZE_DESCRIPTIONS = {
-    "crop": "centre crop (87.5% of the shorter side, as in ImageNet evaluation)",
-    "squash": "the whole photo stretched to the input, as keras.utils.load_img does",
-}
 
 # Pillow format names we accept. MPO is what Pillow calls multi-picture JPEGs from cameras.
 _FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "TIFF", "WEBP", "HEIF", "AVIF"})
