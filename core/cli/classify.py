@@ -37,11 +37,13 @@ def add_parser(subparsers):
     return parser
 
 
-def as_dict(result) -> dict:
-    """A core.ops.classify.Classified in the --json schema."""
+def as_dict(result, weights: str | None = None) -> dict:
+    """A core.ops.classify.Classified in the --json schema; weights: "imagenet", "random"
+    (the predictions mean nothing) or the weights/model file, when known."""
     if result.error is not None:
         return {"path": result.path, "error": result.error}
-    return {"path": result.path, "predictions": [label.to_dict() for label in result.labels]}
+    found = {"path": result.path, "predictions": [label.to_dict() for label in result.labels]}
+    return found if weights is None else {**found, "weights": weights}
 
 
 def run(args) -> int:
@@ -64,7 +66,7 @@ def run(args) -> int:
             nonlocal failed
             failed += result.error is not None
             if args.json:
-                results.append(as_dict(result))
+                results.append(as_dict(result, engine.loaded.weights))
             elif result.error is not None:
                 bars.write(f"{result.path}: error: {result.error}")
             else:

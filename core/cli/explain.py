@@ -234,7 +234,7 @@ def run(args) -> int:
                     result = run_request(engine, request, OpContext(store=store))
                     stem = names.stem(path, result.label.label, args.method)
                     png, npy = write_outputs(result, stem, args.overwrite)
-                    records.append(_record(result, png, npy))
+                    records.append({**_record(result, png, npy), "weights": engine.loaded.weights})
                     if not args.json:
                         bars.write(_line(result, png), sys.stdout)
                     done += 1

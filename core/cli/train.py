@@ -195,6 +195,11 @@ def run(args) -> int:
             scan = ScanDatasetRequest(config.data_dir)
             dataset = run_request(None, scan, OpContext(progress=bars.progress, cancel=cancel))
             bars.write(_validation_line(config, dataset, args.val_split is not None))
+            if config.weights.lower() in ("none", "random"):
+                bars.write(
+                    "note: the base has random weights (--weights none): nothing is "
+                    "transferred from ImageNet, so expect much lower accuracy"
+                )
             for warning in dataset.warnings:
                 bars.write(f"warning: {warning}")
             for path, reason in dataset.unreadable:
@@ -226,6 +231,7 @@ def run(args) -> int:
         ctx = OpContext(progress=bars.progress)
         saved = run_request(None, SaveModelRequest(result, args.out), ctx)
         summary = {"model": str(saved), **result.metrics}
+        summary["base"] = {"model": config.model, "weights": config.weights}
         if args.tflite:
             exported = run_request(None, ExportTFLiteRequest(result, args.tflite), ctx)
             summary["tflite"] = str(exported)
