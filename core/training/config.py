@@ -136,7 +136,9 @@ class TrainConfig:
         data = asdict(self)
         for key in ("data_dir", "val_dir"):
             data[key] = None if data[key] is None else str(data[key])
-        for key in ("augment", "trainable_layers", "input_size"):
+        if isinstance(self.input_size, tuple | list):
+            data["input_size"] = list(self.input_size)
+        for key in ("augment", "trainable_layers"):
             data[key] = None if data[key] is None else list(data[key])
         return data
 
