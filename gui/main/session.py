@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from core.io.images import find_images
@@ -27,7 +27,7 @@ from core.io.paths import app_cache_dir
 from core.ops.activations import ActivationsRequest
 from core.ops.classify import ClassifyRequest
 from core.ops.extract import ExtractRequest
-from core.ops.load import LoadModelRequest, ModelInfo
+from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
 from gui.widgets.error_dialog import user_message
 from gui.widgets.image_list import CANCELLED, FAILED, QUEUED, ImageEntry, ImageListModel
@@ -105,6 +105,9 @@ class Session(QObject):
         self.versions = dict(info.versions)
         self.task_done.emit("load", f"{info.name} ready")
         self.model_loaded.emit(info)
+        # After the views have been updated: the old model's garbage is collected here, on the
+        # GUI thread, where it is safe to destroy Qt objects (see settle_memory).
+        QTimer.singleShot(0, settle_memory)
         if self._layer and self._layer not in all_layer_paths(info.layers):
             self._layer = None
         self._schedule_classification()
