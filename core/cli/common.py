@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from core.cli.progress import ProgressBars
+from core.io.images import RESIZE_MODES
 from core.models.preprocessing import PREPROCESS_MODES
 from core.models.zoo import BUILTIN_NAME
 
@@ -56,23 +57,69 @@ def add_model_options(parser: argparse.ArgumentParser, base: bool = False) -> No
     )
 
 
-def load_model(args, bars: ProgressBars | None = None):
-    """The LoadedModel the options name; UsageError when the command line must change."""
+def add_fit_options(parser: argparse.ArgumentParser, resize=True, input_size=True) -> None:
+    """--resize (how photos are fitted) and --input-size (a zoo model built headless)."""
+    if input_size:
+        parser.add_argument(
+            "--input-size",
+            type=input_size_type,
+            metavar="N|H,W",
+            help="input size of a zoo model, built without its ImageNet classifier as "
+            "include_top=False, input_shape=(H, W, 3) does (default: the model's own)",
+        )
+    if resize:
+        parser.add_argument(
+            "--resize",
+            choices=list(RESIZE_MODES),
+            help="how photos are fitted to the input: crop (centre 87.5%%, ImageNet "
+            "evaluation; the default) or squash (the whole photo, as keras.utils.load_img); "
+            "a model trained by ConvLens keeps its own",
+        )
+
+
+def input_size_type(text: str) -> tuple[int, int]:
+    """argparse type for --input-size: "300" or "300,400"."""
+    from core.models.options import parse_input_size
+
+    try:
+        return parse_input_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def load_model(args, bars: ProgressBars | None = None, warn_random: bool = True):
+    """The LoadedModel the options name; UsageError when the command line must change.
+
+    Prints a warning line when the weights are random (nothing it predicts means anything)
+    and when a trained model keeps its own resize policy against --resize.
+    """
     from core.errors import UnsafeModelError
     from core.models.loading import PreprocessingUnknownError
     from core.models.loading import load_model as load
+    from core.models.options import apply_resize, build_options
     from core.models.source import MissingFileError, UnknownModelError
 
     own = bars is None
     bars = bars or ProgressBars()
     try:
-        return load(
+        try:
+            options = build_options(args.model, getattr(args, "input_size", None))
+        except ValueError as exc:  # an input size for a model file
+            raise UsageError(str(exc)) from exc
+        loaded = load(
             args.model,
             weights=args.weights,
             preprocess=args.preprocess,
             trust=args.trust_model,
             progress=bars.progress,
+            **options,
         )
+        overruled = apply_resize(loaded, getattr(args, "resize", None))
+        if overruled:
+            bars.write(f"warning: {overruled}")
+        if warn_random and loaded.random_weights:
+            bars.write(f"warning: {random_weights_warning(loaded.name)}")
+        return loaded
     except (
         UnknownModelError,
         MissingFileError,
@@ -84,6 +131,13 @@ def load_model(args, bars: ProgressBars | None = None):
     finally:
         if own:
             bars.close()
+
+
+def random_weights_warning(name: str) -> str:
+    return (
+        f"{name} has random weights (--weights none): its predictions and features are "
+        "meaningless; use --weights imagenet or a weights file for real ones"
+    )
 
 
 def require_images(paths: list[str]) -> list[Path]:

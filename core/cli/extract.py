@@ -11,6 +11,7 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_fit_options,
     add_model_options,
     at_least_one,
     check_output,
@@ -28,6 +29,7 @@ def add_parser(subparsers):
         NAME, help="export feature vectors; format from --out's extension"
     )
     add_model_options(parser)
+    add_fit_options(parser)
     parser.add_argument(
         "--layer",
         "-l",

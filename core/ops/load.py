@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import ModelLoadError
+from core.models.options import apply_resize, build_options
 from core.models.source import display_name
 from core.ops.base import OpContext, Request, operation
 
@@ -30,6 +31,7 @@ class ModelInfo:
     path: str | None
     input_size: tuple[int, int]
     resize_mode: str
+    resize_fixed: bool  # a trained model keeps the policy it was trained with
     preprocess: str
     weights: str
     class_count: int
@@ -58,6 +60,8 @@ class LoadModelRequest(Request):
     weights: str = "imagenet"
     preprocess: str | None = None
     trust: bool = False
+    input_size: tuple[int, int] | None = None  # zoo models: built headless at this size
+    resize: str | None = None  # how photos are fitted; None: the model's own (crop)
 
     needs_engine = False
 
@@ -84,6 +88,7 @@ def model_info(engine) -> ModelInfo:
         path=str(loaded.path) if loaded.path else None,
         input_size=tuple(loaded.input_size),
         resize_mode=engine.resize_mode,
+        resize_fixed=loaded.resize_fixed,
         preprocess=loaded.preprocess,
         weights=loaded.weights,
         class_count=len(loaded.class_names),
@@ -106,7 +111,10 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
     from core.engine.engine import Engine
 
     ctx.progress(0, 0, f"Loading {request.display_name}…")
-    loaded = load_with_context(request.key, request.weights, request.preprocess, request.trust, ctx)
+    loaded = load_with_context(
+        request.key, request.weights, request.preprocess, request.trust, ctx, request.input_size
+    )
+    apply_resize(loaded, request.resize)  # ModelInfo.resize_fixed tells the window why not
     ctx.progress(0, 0, f"Preparing {loaded.name}…")
     new = Engine(loaded)
     # Trace the compiled forward pass now, so the first photo is classified quickly.
@@ -119,22 +127,44 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
     return info
 
 
-def load_with_context(key: str, weights: str, preprocess: str | None, trust: bool, ctx: OpContext):
+def load_with_context(
+    key: str,
+    weights: str,
+    preprocess: str | None,
+    trust: bool,
+    ctx: OpContext,
+    input_size: tuple[int, int] | None = None,
+):
     """core.models.loading.load_model with the op's progress and cancel; PreprocessingNeeded
-    when the user must say how the model's inputs are scaled."""
+    when the user must say how the model's inputs are scaled. An input size applies to zoo
+    models (built headless); a model file keeps its own, with a note saying so."""
     from core.models import loading
 
+    options, note = {}, None
+    if input_size is not None:
+        try:
+            options = build_options(key, input_size)
+            note = (
+                f"{display_name(key)} built at {input_size[0]}×{input_size[1]} without its "
+                "ImageNet classifier (Model → Input size)."
+            )
+        except ValueError:
+            note = f"{display_name(key)} keeps the input size it was saved with."
     try:
-        return loading.load_model(
+        loaded = loading.load_model(
             key,
             weights=weights,
             preprocess=preprocess,
             trust=trust,
             progress=ctx.progress,
             cancel=ctx.cancel,
+            **options,
         )
     except loading.PreprocessingUnknownError as exc:
         raise PreprocessingNeeded(key, str(exc)) from exc
+    if note:
+        loaded.notes.append(note)
+    return loaded
 
 
 def settle_memory() -> None:

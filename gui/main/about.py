@@ -23,6 +23,8 @@ SHORTCUTS = [
     ("F5", "Classify images that were not classified"),
     ("Ctrl+Shift+C", "Copy the top-5 predictions as text"),
     ("Ctrl+Shift+O", "Open a model file"),
+    ("Ctrl+Alt+R", "Squash whole photos to the input (as Keras' load_img) instead of cropping"),
+    ("Ctrl+Alt+I", "Input size zoo models are built at (without their classifier)"),
     ("Ctrl+L", "Filter the layer tree"),
     ("Ctrl+T", "Train a classifier on your own labelled folders"),
     ("Ctrl+E", "Export features"),

@@ -199,7 +199,7 @@ class MainWindow(QMainWindow):
     # -- model -----------------------------------------------------------------------------
 
     def load_model(self, request: LoadModelRequest) -> None:
-        self.session.load_model(request)
+        self.session.load_model(self.model_options.apply(request))  # resize, input size
 
     def open_model_file(self) -> None:
         start = (

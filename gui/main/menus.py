@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
 
+from gui.main.model_options import ModelOptions
+
 
 def build_menus(window: QMainWindow) -> dict[str, QAction]:
     """Create the menus and tool bar of window (a gui.main.main_window.MainWindow).
@@ -122,6 +124,9 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         "Esc",
         QStyle.StandardPixmap.SP_BrowserStop,
     )
+    window.model_options = ModelOptions(window, model_menu)  # Ctrl+Alt+R, Ctrl+Alt+I
+    actions["squash"] = window.model_options.squash
+    actions["input_size"] = window.model_options.input_size
 
     view_menu = menubar.addMenu("&View")
     network = add(

@@ -210,6 +210,16 @@ def test_pressing_every_shortcut_of_the_readme(
     wait_for_model(qtbot, window, "fruit.keras")
     wait_idle(window)
 
+    # Ctrl+Alt+R: squash whole photos (the model is loaded again with it); Ctrl+Alt+I: the
+    # input size dialog (cancelled: nothing changes).
+    key("Ctrl+Alt+R")
+    qtbot.waitUntil(lambda: window.session.model.resize_mode == "squash", timeout=60_000)
+    wait_for_model(qtbot, window, "fruit.keras")
+    answer = answer_next_dialog("Cancel")
+    key("Ctrl+Alt+I")
+    assert answer.done() and answer.seen[0]["title"] == "Input size"
+    activate(qtbot, window)
+
     # Ctrl+Q: the window closes and its worker ends.
     key("Ctrl+Q")
     assert not window.isVisible() and window.worker_stopped
