@@ -7,10 +7,12 @@ from pathlib import Path
 from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
+    add_backend_option,
     add_model_options,
     at_least_one,
+    backend_notice,
     check_output,
-    load_model,
+    open_engine,
     require_images,
     resolve_layer,
 )
@@ -25,6 +27,7 @@ def add_parser(subparsers):
         NAME, help="export feature vectors; format from --out's extension"
     )
     add_model_options(parser)
+    add_backend_option(parser)
     parser.add_argument(
         "--layer",
         "-l",
@@ -45,7 +48,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from core.engine.engine import Engine
     from core.ops import OpContext, run_request
     from core.ops.extract import ExtractRequest
 
@@ -55,7 +57,7 @@ def run(args) -> int:
     failed = 0
 
     with ProgressBars() as bars:
-        engine = Engine(load_model(args, bars))
+        engine = open_engine(args, bars)
         layer = resolve_layer(engine, args.layer, args.model) if args.layer else None
 
         def unreadable(item) -> None:
@@ -75,5 +77,6 @@ def run(args) -> int:
         )
         # No readable image at all: the op raises ExportError (exit 1) after the reasons.
         result = run_request(engine, request, OpContext(progress=bars.progress, partial=unreadable))
+        backend_notice(engine, bars)
     bars.write(f"Wrote {result.count} vectors of {result.shape} to {args.out}")
     return EXIT_SOME_FAILED if failed else EXIT_OK

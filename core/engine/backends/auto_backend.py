@@ -26,6 +26,7 @@ import numpy as np
 from core.engine.backends.onnx_backend import OnnxBackend
 from core.errors import ConvLensError
 from core.models.labels import as_probabilities
+from core.progress import ProgressCallback, no_progress
 
 TOLERANCE = 1e-4
 _WHOLE = None  # the key of the whole model's forward pass among the layer sets
@@ -82,6 +83,7 @@ class AutoBackend:
         self.strict = strict
         self.background = background
         self.notice: str | None = None  # one line: why TensorFlow answers
+        self.progress: ProgressCallback = no_progress  # told when a conversion starts
         self._routes: dict = {}  # layer set (None: whole model) → OnnxBackend, or None: TF
         self._pending: dict = {}  # layer set → Future of its cache entry
         self._entries: dict = {}  # layer set → its cache entry, converted, not yet verified
@@ -95,6 +97,10 @@ class AutoBackend:
     @property
     def name(self) -> str:
         return "onnx" if self._routes.get(_WHOLE) is not None else "keras"
+
+    def name_for(self, layer_paths: Sequence[str]) -> str:
+        """What computed these layers' outputs: "onnx" or "keras"."""
+        return "onnx" if self._routes.get(tuple(layer_paths)) is not None else "keras"
 
     @property
     def keras(self):
@@ -180,6 +186,8 @@ class AutoBackend:
             return onnx_convert.converted(forward, model, key, description)
 
         if not self.background:
+            what = self.loaded.name if key is _WHOLE else "the layers"
+            self.progress(0, 0, f"Converting {what} for ONNX Runtime (once: it is cached)…")
             try:
                 self._entries[key] = convert()
             except onnx_convert.ConversionFailed as exc:
