@@ -108,6 +108,12 @@ class MemoryEntry(Entry):
         return self.data
 
 
+def entry_bytes(entry: Entry) -> bytes:
+    """The serialized ONNX model of an entry, from memory or from its file."""
+    source = entry.model_source
+    return source if isinstance(source, bytes) else Path(source).read_bytes()
+
+
 def _sidecar_path(key: str) -> Path:
     return cache_dir() / f"{key}.json"
 
