@@ -57,6 +57,55 @@ def add_model_options(parser: argparse.ArgumentParser, base: bool = False) -> No
     )
 
 
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "onnx", "tf"],
+        default="auto",
+        help="auto (default): ONNX Runtime once the model is converted and verified, else "
+        "TensorFlow; onnx: ONNX Runtime or an error; tf: TensorFlow only",
+    )
+
+
+def open_engine(args, bars: ProgressBars, from_cache: bool = False):
+    """The Engine for the model options and --backend. from_cache: answer from a verified
+    ONNX conversion in the cache when there is one, without importing TensorFlow."""
+    from core.engine import fast_start
+    from core.engine.engine import Engine, make_backend
+    from core.models.options import apply_resize
+
+    backend = getattr(args, "backend", "tf")
+    input_size = getattr(args, "input_size", None)
+    if from_cache and backend != "tf" and input_size is None:
+        engine = fast_start.cached_engine(
+            args.model, args.weights, args.preprocess, args.trust_model, backend == "onnx"
+        )
+        if engine is not None:
+            overruled = apply_resize(engine.loaded, getattr(args, "resize", None))
+            if overruled:
+                bars.write(f"warning: {overruled}")
+            return engine
+    from core.engine.onnx_cache import source_key
+    from core.engine.tf_runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    loaded = load_model(args, bars)
+    if backend == "tf":
+        return Engine(loaded, make_backend(loaded, "keras"))
+    # A zoo model built headless at another size is not the one its name stands for.
+    skey = None if input_size else source_key(args.model, args.weights, args.preprocess)
+    engine = Engine(loaded, make_backend(loaded, backend, source_key=skey))
+    engine.backend.progress = bars.progress
+    return engine
+
+
+def backend_notice(engine, bars: ProgressBars) -> None:
+    """The one line saying why TensorFlow ran a model meant for ONNX Runtime, if it did."""
+    notice = getattr(engine.backend, "notice", None)
+    if notice:
+        bars.write(f"note: {notice}")
+
+
 def add_fit_options(parser: argparse.ArgumentParser, resize=True, input_size=True) -> None:
     """--resize (how photos are fitted) and --input-size (a zoo model built headless)."""
     if input_size:

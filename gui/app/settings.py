@@ -89,6 +89,16 @@ class Settings:
     def last_export_dir(self, folder: str) -> None:
         self._qs.setValue("export/last_dir", folder)
 
+    @property
+    def backend(self) -> str:
+        """The window's runtime preference: "auto" (ONNX Runtime when verified) or "tf"."""
+        value = self._qs.value("engine/backend")
+        return value if value in ("auto", "tf") else "auto"
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._qs.setValue("engine/backend", value)
+
     # -- explain ---------------------------------------------------------------------------
 
     @property

@@ -32,6 +32,7 @@ SHORTCUTS = [
     ("X", "Explain: the heatmap of what made the model say the class (click a top-5 label)"),
     ("Ctrl+Shift+X", "Export the explanation heatmap as PNG"),
     ("Ctrl+Alt+C", "Compare with another model: its top-5 and heatmap side by side"),
+    ("Ctrl+Alt+O", "Export the model as ONNX (checked against TensorFlow)"),
     ("Esc", "Cancel the running work"),
     ("F1", "This list of shortcuts"),
     ("Ctrl+Q", "Quit"),

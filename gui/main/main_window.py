@@ -24,6 +24,7 @@ from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
+from gui.main.runtime import Runtime
 from gui.main.save_png import save_png
 from gui.main.session import Session, all_layer_paths
 from gui.main.task_status import TaskStatus
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.activation_view = ActivationView()
         self.task_status = TaskStatus()
         self.statusBar().addPermanentWidget(self.task_status, 1)
+        self.runtime = Runtime(self)  # ONNX Runtime or TensorFlow: preference, status, export
 
         self.worker_stopped = False
         self.training_window: TrainingWindow | None = None  # made when first opened

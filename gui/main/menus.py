@@ -75,6 +75,14 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         "Ctrl+Shift+X",
         tip="Save the Explain heatmap over the photo",
     )
+    add(
+        file_menu,
+        "export_onnx",
+        "Export model as &ONNX…",
+        lambda _checked=False: window.runtime.export_onnx(),
+        "Ctrl+Alt+O",
+        tip="The model for ONNX Runtime, with its class names and preprocessing inside",
+    )
     file_menu.addSeparator()
     # Not StandardKey.Quit: it is empty on some platforms (Qt's generic theme), Ctrl+Q not.
     add(file_menu, "quit", "&Quit", window.close, "Ctrl+Q")
@@ -108,6 +116,7 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         "Ctrl+Shift+O",
         tip="Load a .keras or .h5 model of your own",
     )
+    window.runtime.add_menu(model_menu)
     add(
         model_menu,
         "classify",

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class Session(QObject):
     failed = Signal(str, str, str)  # title, message, details: for an error dialog
     task_busy = Signal(str, str, int, int)  # key, text, done, total
     task_done = Signal(str, str)  # key, text
+    image_classified = Signal(object)  # core.ops.classify.Classified, as each arrives
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +63,8 @@ class Session(QObject):
         self.loader = ImageLoader(self)
         self.images = ImageListModel(self)
         self.model: ModelInfo | None = None
+        self.backend = "keras"  # what loads run on: "auto" (ONNX Runtime when verified) or "keras"
+        self.last_load: LoadModelRequest | None = None
         self.versions: dict[str, str] = {}
         self._replacing_load = False
         self._classify_chunks: dict[int, tuple[str, ...]] = {}  # chunk id -> its images
@@ -84,6 +88,8 @@ class Session(QObject):
         finally:
             self._replacing_load = False
         self._cancel_classification(user=False)
+        request = replace(request, backend=self.backend)
+        self.last_load = request
         job = self.worker.run(
             request,
             kind="load",
@@ -228,6 +234,7 @@ class Session(QObject):
 
     def _on_image_classified(self, result) -> None:
         entry = self.images.set_result(result.path, result.labels, result.error)
+        self.image_classified.emit(result)
         self._batch_done += 1
         self._batch_failed += result.error is not None
         self._report_batch()

@@ -171,6 +171,13 @@ def test_pressing_every_shortcut_of_the_readme(
     key("X")  # compare turned Explain on
     wait_idle(window)
 
+    # Ctrl+Alt+O: the model as ONNX, checked against TensorFlow before it is written.
+    onnx_file = tmp_path / "lite0.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(onnx_file), ""))
+    key("Ctrl+Alt+O")
+    wait_idle(window)
+    assert onnx_file.is_file() and "checked against TensorFlow" in window.task_status.text()
+
     # Ctrl+T: the training window.
     key("Ctrl+T")
     assert window.training_window is not None and window.training_window.isVisible()
