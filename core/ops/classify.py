@@ -23,6 +23,8 @@ class ClassifyRequest(Request):
     paths: tuple[str, ...]
     top: int = 5
     batch_size: int | None = None  # None: the whole request is one batch
+    # Keep the default layer's pooled features (same forward pass) for the feature map.
+    keep_features: bool = False
 
 
 @operation(ClassifyRequest)
@@ -33,14 +35,23 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
             ctx.partial(Classified(path, None, None))
         return len(request.paths)
     count = 0
+    features = cache = None
+    if request.keep_features:
+        from core.explore.cache import feature_cache
+
+        layer = engine.default_feature_layer()
+        features, cache = (layer, engine.default_pooling(layer)), feature_cache(ctx.store)
     results = engine.classify_paths(
         request.paths,
         request.top,
         batch_size=request.batch_size or max(1, len(request.paths)),
         progress=ctx.progress,
         cancel=ctx.cancel,
+        features=features,
     )
     for result in results:
+        if result.vector is not None:
+            cache.put(engine.loaded.name, *features, result.path, result.vector)
         labels = tuple(result.predictions) if result.predictions is not None else None
         ctx.partial(Classified(str(result.path), labels, result.error))
         count += 1
