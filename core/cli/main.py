@@ -12,7 +12,17 @@ from __future__ import annotations
 import sys
 
 import core
-from core.cli import classify, explain, extract, layers, models, train
+from core.cli import (
+    classify,
+    duplicates,
+    explain,
+    extract,
+    feature_map,
+    layers,
+    models,
+    similar,
+    train,
+)
 from core.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_SOME_FAILED,
@@ -22,7 +32,7 @@ from core.cli.common import (
 )
 from core.errors import ConvLensError
 
-COMMANDS = [models, classify, layers, extract, train, explain]
+COMMANDS = [models, classify, layers, extract, train, explain, feature_map, similar, duplicates]
 
 
 def build_parser() -> Parser:

@@ -250,7 +250,8 @@ def test_argparse_errors_return_2(capsys):
         (
             ["frobnicate"],
             "convlens: error: argument COMMAND: invalid choice: 'frobnicate' (choose from "
-            "'models', 'classify', 'layers', 'extract', 'train', 'explain') "
+            "'models', 'classify', 'layers', 'extract', 'train', 'explain', 'map', 'similar', "
+            "'duplicates') "
             "(see 'convlens --help')",
         ),
     ],
