@@ -30,6 +30,8 @@ SHORTCUTS = [
     ("X", "Explain: the heatmap of what made the model say the class (click a top-5 label)"),
     ("Ctrl+Shift+X", "Export the explanation heatmap as PNG"),
     ("Ctrl+Alt+C", "Compare with another model: its top-5 and heatmap side by side"),
+    ("Ctrl+M", "Show or hide the Feature map (click a point to open it, Shift+drag to select)"),
+    ("Ctrl+Shift+D", "Find near-duplicates and the least typical images"),
     ("Esc", "Cancel the running work"),
     ("F1", "This list of shortcuts"),
     ("Ctrl+Q", "Quit"),
