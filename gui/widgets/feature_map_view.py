@@ -133,6 +133,8 @@ class FeatureMapView(pg.PlotWidget):
     def set_thumbnail(self, path: str, image: QImage) -> None:
         self._pixmaps[path] = QPixmap.fromImage(image)
         self._update_in_place()
+        if self.hovered_index is not None and self.paths[self.hovered_index] == path:
+            self._show_hover(self.hovered_index)
 
     def select_paths(self, paths) -> None:
         wanted = set(paths)
@@ -187,11 +189,14 @@ class FeatureMapView(pg.PlotWidget):
             self._hover.hide()
             self.setToolTip("")
             return
-        path = self.paths[i]
-        self.setToolTip(f"{path}\n{self.labels[i]}")
-        pixmap = self._pixmaps.get(path)
+        self.setToolTip(f"{self.paths[i]}\n{self.labels[i]}")
+        self._show_hover(i)
+
+    def _show_hover(self, i: int) -> None:
+        """The image's thumbnail beside its point (asked for first if not loaded yet)."""
+        pixmap = self._pixmaps.get(self.paths[i])
         if pixmap is None:
-            self.thumbnails_wanted.emit([path])
+            self.thumbnails_wanted.emit([self.paths[i]])
             self._hover.hide()
             return
         self._hover.setPixmap(pixmap)
@@ -248,6 +253,9 @@ class FeatureMapView(pg.PlotWidget):
 
     def in_place_count(self) -> int:
         return len(self._in_place)
+
+    def hover_shown(self) -> bool:
+        return self._hover.isVisible()
 
     def _clear_in_place(self) -> None:
         for item in self._in_place.values():

@@ -9,7 +9,7 @@ import shutil
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from core.explore.cache import feature_cache
 from gui.main import about
@@ -35,7 +35,7 @@ def _drag(widget, start: QPoint, end: QPoint, modifiers) -> None:
     _mouse(widget, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton, modifiers)
 
 
-def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot):
+def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, monkeypatch):
     copy = tmp_path / "chelsea_copy.jpg"
     shutil.copy(photos["chelsea"], copy)
     paths = [str(photos["chelsea"]), str(photos["coffee"]), str(copy)]
@@ -56,6 +56,18 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot):
     legend = [label.text for _sample, label in view.legend.items]
     assert legend == ["Egyptian cat (2)", "espresso (1)"]
     assert "coloured by predicted" in exploring.panel.status.text()
+
+    # Few images in view: each is drawn as a thumbnail at its point.
+    qtbot.waitUntil(lambda: view.in_place_count() == 3)
+    # Hovering a point shows its thumbnail beside it and its path and label as a tip.
+    _mouse(
+        view.viewport(),
+        QEvent.Type.MouseMove,
+        view.view_position(paths[1]),
+        Qt.MouseButton.NoButton,
+    )
+    qtbot.waitUntil(view.hover_shown)
+    assert view.toolTip() == f"{paths[1]}\nespresso"
 
     # A click on the coffee's point opens it in the main view and lists similar images.
     viewport = view.viewport()
@@ -85,6 +97,10 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot):
     assert sorted(view.selected_paths()) == sorted(paths)
     assert exploring.panel.selected.count() == 3
     assert exploring.panel.tabs.tabText(0) == "Selected (3)"
+    listed = tmp_path / "selected.txt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(listed), ""))
+    qtbot.mouseClick(exploring.panel.save_list, LEFT)
+    assert sorted(listed.read_text().splitlines()) == sorted(paths)
 
     # Ctrl+Shift+D: the cat and its copy are one group of near-duplicates.
     qtbot.keyClick(window, Qt.Key.Key_D, CTRL_SHIFT)
