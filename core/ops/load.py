@@ -116,7 +116,6 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
     ctx.cancel.raise_if_cancelled()  # a cancelled load must not replace the model kept
     if ctx.install_engine is not None:
         ctx.install_engine(new)
-    settle_memory()
     return info
 
 
@@ -145,6 +144,11 @@ def settle_memory() -> None:
     the interpreter for 150 ms or more, on whichever thread happens to trigger it, often
     the GUI thread: a visible freeze. Freezing what exists after a load (TensorFlow, Keras,
     the model) keeps later collections small. Unfreezing first lets the old model go.
+
+    Call it on the thread that owns the Qt objects (the window calls it on the GUI thread once
+    a model is loaded): a collection destroys whatever garbage it finds, Qt widgets of closed
+    windows included, and a widget destroyed on the worker thread deadlocked against the GUI
+    thread (seen in the test suite: QMenu::~QMenu waiting for the GIL inside gc.collect).
     """
     gc.unfreeze()
     gc.collect()

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from core.io.images import find_images
@@ -27,7 +27,7 @@ from core.io.paths import app_cache_dir
 from core.ops.activations import ActivationsRequest
 from core.ops.classify import ClassifyRequest
 from core.ops.extract import ExtractRequest
-from core.ops.load import LoadModelRequest, ModelInfo
+from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
 from gui.widgets.error_dialog import user_message
 from gui.widgets.image_list import CANCELLED, FAILED, QUEUED, ImageEntry, ImageListModel
@@ -105,6 +105,9 @@ class Session(QObject):
         self.versions = dict(info.versions)
         self.task_done.emit("load", f"{info.name} ready")
         self.model_loaded.emit(info)
+        # After the views have been updated: the old model's garbage is collected here, on the
+        # GUI thread, where it is safe to destroy Qt objects (see settle_memory).
+        QTimer.singleShot(0, settle_memory)
         if self._layer and self._layer not in all_layer_paths(info.layers):
             self._layer = None
         self._schedule_classification()
@@ -237,29 +240,30 @@ class Session(QObject):
         for path in self._classify_chunks.get(chunk_id, ()):
             if self._is_queued(path):
                 self.images.set_result(path, None, user_message(error))
+                self._batch_done += 1
                 self._batch_failed += 1
         self._classify_chunk_ended(chunk_id)
         self.failed.emit("Classification failed", user_message(error), details)
 
     def _on_classify_cancelled(self, chunk_id: int) -> None:
         self._submitted.difference_update(self._classify_chunks.get(chunk_id, ()))
-        self._classify_chunk_ended(chunk_id, cancelled=True)
+        self._classify_chunk_ended(chunk_id)
 
     def _report_batch(self) -> None:
         if self._classify_chunks:
             text = f"Classifying {self._batch_done}/{self._batch_total} images…"
             self.task_busy.emit("classify", text, self._batch_done, self._batch_total)
 
-    def _classify_chunk_ended(self, chunk_id: int, cancelled: bool = False) -> None:
+    def _classify_chunk_ended(self, chunk_id: int) -> None:
         self._classify_chunks.pop(chunk_id, None)
         if self._classify_chunks:
             return
-        if cancelled:
-            self.task_done.emit("classify", "Classification cancelled")
-        else:
-            self.task_done.emit(
-                "classify", classified_summary(self._batch_total, self._batch_failed)
-            )
+        # Counted from the results that came back: when Cancel stops a batch, the chunk
+        # running at the time still ends normally, after the ones that never started.
+        skipped = self._batch_total - self._batch_done
+        self.task_done.emit(
+            "classify", classified_summary(self._batch_done, self._batch_failed, skipped)
+        )
         self._batch_done = self._batch_total = self._batch_failed = 0
 
     # -- layers and activations ------------------------------------------------------------
@@ -337,13 +341,18 @@ class Session(QObject):
         return self.worker.shutdown(timeout_s)
 
 
-def classified_summary(total: int, failed: int) -> str:
-    """The status line after a batch, e.g. "Classified 4 images, 1 could not be read"."""
-    done = total - failed
-    if done == 0 and failed:
+def classified_summary(done: int, failed: int, cancelled: int = 0) -> str:
+    """The status line after a batch, e.g. "Classified 4 images, 1 could not be read".
+
+    done counts the images that came back (read or not); cancelled the ones never reached.
+    """
+    read = done - failed
+    if cancelled:
+        return f"Classification cancelled: {read} of {_images(done + cancelled)} classified"
+    if read == 0 and failed:
         return f"None of the {_images(failed)} could be read"
     note = f", {failed} could not be read" if failed else ""
-    return f"Classified {_images(done)}{note}"
+    return f"Classified {_images(read)}{note}"
 
 
 def _images(count: int) -> str:
