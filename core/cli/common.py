@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from core.cli.progress import ProgressBars
+from core.engine.pooling import POOLINGS
 from core.io.images import RESIZE_MODES
 from core.models.preprocessing import PREPROCESS_MODES
 from core.models.zoo import BUILTIN_NAME
@@ -240,3 +241,49 @@ def resolve_layer(engine, name: str, model: str) -> str:
 def at_least_one(value: int, option: str) -> None:
     if value < 1:
         raise UsageError(f"{option} must be at least 1")
+
+
+# -- the explore commands: a features file, or images through a model --------------------
+
+
+def add_source_options(parser) -> None:
+    """The input options of the explore commands (map, similar, duplicates)."""
+    add_model_options(parser)
+    parser.add_argument(
+        "--layer", "-l", help="layer of the features (default: the penultimate); images only"
+    )
+    parser.add_argument(
+        "--pool", choices=list(POOLINGS), help="pooling of conv maps (default: avg); images only"
+    )
+
+
+def is_features(inputs: list[str]) -> bool:
+    """One features file (.npz, .npy, .csv, .h5) rather than images and folders."""
+    from core.explore.features import is_feature_file
+
+    files = [is_feature_file(p) for p in inputs]
+    if any(files) and len(inputs) > 1:
+        raise UsageError("give one features file, or images and folders, not both")
+    return bool(files and files[0])
+
+
+def make_source(args, inputs: list[str], bars):
+    """(engine or None, FeatureSource) for the inputs; the model is loaded only for images."""
+    from core.ops.feature_source import FeatureSource
+
+    if is_features(inputs):
+        return None, FeatureSource(file=str(inputs[0]))
+    images = require_images(inputs)
+    engine = load_engine(args, bars)
+    layer = resolve_layer(engine, args.layer, args.model) if args.layer else None
+    return engine, FeatureSource(tuple(map(str, images)), None, layer, args.pool)
+
+
+def load_engine(args, bars, model: str | None = None):
+    from core.engine.engine import Engine
+    from core.engine.tf_runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # the explore commands skip it for features files
+    if model:
+        args.model = model
+    return Engine(load_model(args, bars))

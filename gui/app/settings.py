@@ -130,6 +130,16 @@ class Settings:
     def compare_model(self, key: str) -> None:
         self._qs.setValue("explain/compare_model", key)
 
+    # -- feature map -----------------------------------------------------------------------
+
+    def map_option(self, name: str) -> str | None:
+        """A remembered Feature map choice: "method", "color" or "folder"."""
+        value = self._qs.value(f"map/{name}")
+        return str(value) if value else None
+
+    def set_map_option(self, name: str, value: str) -> None:
+        self._qs.setValue(f"map/{name}", value)
+
     # -- window ----------------------------------------------------------------------------
 
     def window_bytes(self, key: str) -> QByteArray | None:

@@ -22,6 +22,7 @@ from core.ops.load import LoadModelRequest, PreprocessingNeeded
 from gui.app.settings import Settings
 from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
+from gui.main.exploring import Exploring
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
 from gui.main.runtime import Runtime
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.panes = WindowLayout(self)
         self.splitters = self.panes.splitters
         self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
+        self.exploring = Exploring(self)  # the Feature map dock
 
         self.actions = build_menus(self)
         self._wire()
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
             event.ignore()  # the user chose to keep a training run going
             return
         self.explaining.close()
+        self.exploring.close()
         self.panes.save(self.settings)
         self.settings.sync()
         self.worker_stopped = self.session.shutdown(timeout_s=2.0)

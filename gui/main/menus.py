@@ -165,6 +165,17 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         tip="A second model's top-5 and heatmap beside this one, for the same image",
     )
 
+    feature_map = add(
+        view_menu,
+        "feature_map",
+        "Feature &map",
+        lambda _checked=False: window.exploring.toggle(),
+        "Ctrl+M",
+        tip="The images laid out by their features: clusters, outliers, similar images",
+    )
+    feature_map.setCheckable(True)
+    window.exploring.dock.visibilityChanged.connect(feature_map.setChecked)
+
     tools_menu = menubar.addMenu("&Tools")
     add(
         tools_menu,
@@ -173,6 +184,14 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         window.show_training,
         "Ctrl+T",
         tip="Transfer learning: a new classifier for your own labelled folders",
+    )
+    add(
+        tools_menu,
+        "find_duplicates",
+        "Find near-&duplicates",
+        lambda _checked=False: window.exploring.find_duplicates(),
+        "Ctrl+Shift+D",
+        tip="Groups of near-identical images and the least typical ones, in the Feature map",
     )
 
     help_menu = menubar.addMenu("&Help")

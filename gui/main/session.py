@@ -207,7 +207,7 @@ class Session(QObject):
             chunk_id = next(self._chunk_ids)
             self._classify_chunks[chunk_id] = chunk
             self.worker.run(
-                ClassifyRequest(chunk),
+                ClassifyRequest(chunk, keep_features=True),  # for the Feature map
                 kind="classify",
                 supersede=False,
                 priority=BATCH_PRIORITY,

@@ -184,6 +184,16 @@ def test_pressing_every_shortcut_of_the_readme(
     window.training_window.close()
     activate(qtbot, window)
 
+    # Ctrl+M: the Feature map of the window's images; Ctrl+Shift+D: its near-duplicates.
+    key("Ctrl+M")
+    wait_idle(window)
+    qtbot.waitUntil(lambda: window.exploring.result is not None)
+    key("Ctrl+Shift+D")
+    wait_idle(window)
+    assert window.exploring.panel.tabs.tabText(2).startswith("Duplicates (")
+    key("Ctrl+M")
+    assert not window.exploring.dock.isVisible()
+
     # F1: the list of shortcuts, in a dialog answered with OK.
     answer = answer_next_dialog("OK")
     key("F1")
