@@ -41,9 +41,13 @@ class WeightsUnavailableError(ModelLoadError):
         self.url = url
         self.folder = Path(folder)
         self.reason = reason
-        super().__init__(
+        # What happened, without the command line's way out (a window offers buttons).
+        self.summary = (
             f"The weights file {filename} is not in {self.folder} and could not be "
-            f"downloaded ({reason}). Download it from {url} and put it in {self.folder}, "
+            f"downloaded ({reason})."
+        )
+        super().__init__(
+            f"{self.summary} Download it from {url} and put it in {self.folder}, "
             f"choose a local weights file (--weights FILE), or use random weights (--weights none)."
         )
 

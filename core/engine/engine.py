@@ -65,13 +65,22 @@ def reason(path, error: str | None) -> str | None:
     return error[len(prefix) :] if error and error.startswith(prefix) else error
 
 
-def make_backend(loaded: LoadedModel, name: str = "keras"):
-    """The backend called name for a loaded model."""
-    if name == "keras":
-        from core.engine.backends.keras_backend import KerasBackend
+BACKEND_CHOICES = ("auto", "onnx", "tf")  # as the command line and the window offer them
 
-        return KerasBackend(loaded.model)
-    raise ValueError(f"Unknown backend {name!r}.")
+
+def make_backend(loaded: LoadedModel, name: str = "keras", **options):
+    """The backend called name for a loaded model: "keras" (or "tf"), or "auto" / "onnx"
+    (ONNX Runtime once converted and verified; options: core.engine.backends.auto_backend)."""
+    if name not in ("keras", "tf", "auto", "onnx"):
+        raise ValueError(f"Unknown backend {name!r}.")
+    from core.engine.backends.keras_backend import KerasBackend
+
+    keras = KerasBackend(loaded.model)
+    if name in ("keras", "tf"):
+        return keras
+    from core.engine.backends.auto_backend import AutoBackend
+
+    return AutoBackend(loaded, keras, strict=name == "onnx", **options)
 
 
 class Engine:

@@ -24,13 +24,14 @@ from core.progress import NEVER_CANCELLED, CancelToken
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+    | {".heic", ".heif", ".hif", ".avif"}  # phone photos: pillow-heif, and Pillow's own AVIF
 )
 RESIZE_MODES = ("crop", "squash")
 DEFAULT_RESIZE = "crop"
 
 # Pillow format names we accept. MPO is what Pillow calls multi-picture JPEGs from cameras.
-_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "TIFF", "WEBP"})
-_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, TIFF and WebP"
+_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "TIFF", "WEBP", "HEIF", "AVIF"})
+_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, TIFF, WebP, HEIC/HEIF and AVIF"
 # Leading bytes of the supported formats: a file that starts like one but cannot be
 # identified is a damaged image, not "not an image".
 _SIGNATURES = {
@@ -42,6 +43,10 @@ _SIGNATURES = {
     b"MM\x00*": "TIFF",
     b"RIFF": "WebP",
 }
+# HEIF and AVIF files are ISO media files: a box size, then "ftyp" and the brand.
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"} | dict.fromkeys(
+    (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"), "HEIF"
+)
 # The standard ImageNet evaluation crop (resize to 256, centre-crop 224). Each model's spec
 # (core.models.zoo) says which fraction it was evaluated with; this is the usual one.
 DEFAULT_CROP_FRACTION = 0.875
@@ -112,7 +117,8 @@ def _read_rgb(path: Path, min_side: int | None = None) -> Image.Image:
     except UnidentifiedImageError:
         kind = _signature(path)
         reason = (
-            f"the file looks like a {kind} image but is truncated or damaged"
+            f"the file looks like {'an' if kind[0] in 'AEIOU' else 'a'} {kind} image "
+            "but is truncated or damaged"
             if kind
             else f"not an image file (ConvLens reads {_FORMATS_TEXT} images)"
         )
@@ -129,8 +135,23 @@ def _read_rgb(path: Path, min_side: int | None = None) -> Image.Image:
 def _open(path: Path) -> Image.Image:
     """Image.open, with Pillow's decompression-bomb warning turned into an error."""
     with _OPEN_LOCK, warnings.catch_warnings():
+        _register_heif()
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(path)
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (iPhone photos) on the first open, not at import: importing
+    pillow-heif costs about 0.1 s, which the window's start-up need not pay. Under _OPEN_LOCK."""
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
 
 
 def _too_large(path: Path, pixels: int | None) -> ImageLoadError:
@@ -156,6 +177,8 @@ def _signature(path: Path) -> str | None:
         return None
     if head.startswith(b"RIFF") and head[8:12] != b"WEBP":
         return None
+    if head[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(head[8:12])
     return next((kind for magic, kind in _SIGNATURES.items() if head.startswith(magic)), None)
 
 

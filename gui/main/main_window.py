@@ -34,8 +34,8 @@ from gui.widgets.export_dialog import SCOPE_SELECTED, ExportDialog
 from gui.widgets.image_list import CANCELLED, DONE, FAILED
 from gui.widgets.image_pane import ImagePane
 from gui.widgets.layer_tree_view import LayerTreeView
-from gui.widgets.model_selector import ModelSelector
-from gui.widgets.top5_panel import Top5Panel
+from gui.widgets.model_selector import RANDOM_BADGE, ModelSelector
+from gui.widgets.top5_panel import Top5Panel, top5_warning
 
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
 
@@ -218,13 +218,14 @@ class MainWindow(QMainWindow):
         self.model_selector.set_current(request.key)
 
     def _on_session_model_loaded(self, info) -> None:
-        self.setWindowTitle(f"ConvLens — {info.name}")
+        badge = f"  ·  {RANDOM_BADGE}" if info.random_weights else ""
+        self.setWindowTitle(f"ConvLens — {info.name}{badge}")
         self.settings.last_model = info.key
         if info.source == "file":
             self.settings.add_recent_model(info.key)
             self.model_selector.set_recent(self.settings.recent_models)
         self.model_selector.rebuild()  # newly downloaded weights now show as cached
-        self.model_selector.set_current(info.key)
+        self.model_selector.set_current(info.key, info.random_weights)
         self.image_pane.set_network_input(info.input_size, info.resize_mode)
         selected = self.layer_tree.selected_layer()
         self.layer_tree.set_layers(info.layers)
@@ -265,7 +266,11 @@ class MainWindow(QMainWindow):
 
     def _keep_current_model(self, failed: LoadModelRequest) -> None:
         model = self.session.model
-        self.model_selector.set_current(model.key if model else None)
+        # A file that failed to load is not a recent model: the list is the settings' again.
+        self.model_selector.set_recent(self.settings.recent_models)
+        self.model_selector.set_current(
+            model.key if model else None, bool(model and model.random_weights)
+        )
         if model is None and failed.key != BUILTIN_NAME and not self.session.is_loading():
             # Nothing usable is loaded (e.g. the last model's file is gone): fall back to the
             # built-in model rather than leave an empty window.
@@ -278,7 +283,9 @@ class MainWindow(QMainWindow):
         if entry is None:
             self.top5.show_message("Select an image to see what the model thinks it is.")
         elif entry.state == DONE and entry.labels:
-            self.top5.set_predictions(entry.name, model.name if model else "", entry.labels)
+            self.top5.set_predictions(
+                entry.name, model.name if model else "", entry.labels, top5_warning(model)
+            )
         elif entry.state == DONE:
             self.top5.show_message(
                 "This model has no classifier head: look at its layers instead.", entry.name

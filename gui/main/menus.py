@@ -74,7 +74,8 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         tip="Save the Explain heatmap over the photo",
     )
     file_menu.addSeparator()
-    add(file_menu, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    # Not StandardKey.Quit: it is empty on some platforms (Qt's generic theme), Ctrl+Q not.
+    add(file_menu, "quit", "&Quit", window.close, "Ctrl+Q")
 
     edit_menu = menubar.addMenu("&Edit")
     add(

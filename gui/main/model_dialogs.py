@@ -27,7 +27,7 @@ def ask_weights_action(
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Weights not available")
     box.setText(f"The ImageNet weights of {name} are not on this computer.")
-    box.setInformativeText(str(error))
+    box.setInformativeText(weights_advice(error))
     retry = box.addButton("Retry", QMessageBox.ButtonRole.AcceptRole)
     choose = box.addButton("Choose weights file…", QMessageBox.ButtonRole.ActionRole)
     random = box.addButton("Use random weights", QMessageBox.ButtonRole.ActionRole)
@@ -35,6 +35,15 @@ def ask_weights_action(
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return {retry: RETRY, choose: CHOOSE_FILE, random: RANDOM}.get(box.clickedButton())
+
+
+def weights_advice(error: WeightsUnavailableError) -> str:
+    """What happened and the way out, in the words of this dialog's buttons."""
+    return (
+        f"{error.summary}\n\nDownload it from {error.url} and put it in {error.folder}, "
+        "then press Retry. Or choose a weights file you have, or use random weights to "
+        "explore the architecture (its labels then mean nothing)."
+    )
 
 
 def ask_weights_file(parent: QWidget | None, folder: Path) -> str | None:

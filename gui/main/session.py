@@ -280,7 +280,7 @@ class Session(QObject):
         if user:  # a model switch re-queues them instead
             self.images.set_state([p for p in pending if self._is_queued(p)], CANCELLED)
         if waiting and not self._classify_chunks:
-            self._classify_chunk_ended(None, cancelled=True)
+            self._classify_chunk_ended(None)
 
     def _is_queued(self, path: str) -> bool:
         entry = self.images.entry(path)
@@ -300,30 +300,31 @@ class Session(QObject):
         for path in self._classify_chunks.get(chunk_id, ()):
             if self._is_queued(path):
                 self.images.set_result(path, None, user_message(error))
+                self._batch_done += 1
                 self._batch_failed += 1
         self._classify_chunk_ended(chunk_id)
         self.failed.emit("Classification failed", user_message(error), details)
 
     def _on_classify_cancelled(self, chunk_id: int) -> None:
         self._submitted.difference_update(self._classify_chunks.get(chunk_id, ()))
-        self._classify_chunk_ended(chunk_id, cancelled=True)
+        self._classify_chunk_ended(chunk_id)
 
     def _report_batch(self) -> None:
         if self._classify_chunks or self._to_classify:
             text = f"Classifying {self._batch_done}/{self._batch_total} images…"
             self.task_busy.emit("classify", text, self._batch_done, self._batch_total)
 
-    def _classify_chunk_ended(self, chunk_id: int | None, cancelled: bool = False) -> None:
+    def _classify_chunk_ended(self, chunk_id: int | None) -> None:
         self._classify_chunks.pop(chunk_id, None)
         self._submit_chunks()
         if self._classify_chunks:
             return
-        if cancelled:
-            self.task_done.emit("classify", "Classification cancelled")
-        else:
-            self.task_done.emit(
-                "classify", classified_summary(self._batch_total, self._batch_failed)
-            )
+        # Counted from the results that came back: when Cancel stops a batch, the chunk
+        # running at the time still ends normally, after the ones that never started.
+        skipped = self._batch_total - self._batch_done
+        self.task_done.emit(
+            "classify", classified_summary(self._batch_done, self._batch_failed, skipped)
+        )
         self._batch_done = self._batch_total = self._batch_failed = 0
 
     # -- layers and activations ------------------------------------------------------------
@@ -402,13 +403,18 @@ class Session(QObject):
         return self.worker.shutdown(timeout_s)
 
 
-def classified_summary(total: int, failed: int) -> str:
-    """The status line after a batch, e.g. "Classified 4 images, 1 could not be read"."""
-    done = total - failed
-    if done == 0 and failed:
+def classified_summary(done: int, failed: int, cancelled: int = 0) -> str:
+    """The status line after a batch, e.g. "Classified 4 images, 1 could not be read".
+
+    done counts the images that came back (read or not); cancelled the ones never reached.
+    """
+    read = done - failed
+    if cancelled:
+        return f"Classification cancelled: {read} of {_images(done + cancelled)} classified"
+    if read == 0 and failed:
         return f"None of the {_images(failed)} could be read"
     note = f", {failed} could not be read" if failed else ""
-    return f"Classified {_images(done)}{note}"
+    return f"Classified {_images(read)}{note}"
 
 
 def _images(count: int) -> str:

@@ -139,6 +139,7 @@ class TrainingWindow(QMainWindow):
         self.results.image_clicked.connect(self.image_open_requested)
         self.layer_tree = LayerTreeView()
         self.layer_tree.set_trainable_editable(True)
+        self.layer_tree.add_shortcut(self)
         self.results.tabs.insertTab(0, self.layer_tree, "Base layers")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.curves)

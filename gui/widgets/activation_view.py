@@ -217,6 +217,8 @@ class ActivationView(QWidget):
 
     def show_message(self, text: str) -> None:
         """Replace the content with a short state message ("Select a layer…", "Computing…")."""
+        self.title.clear()  # the heading and statistics were the previous content's
+        self.stats.clear()
         self.message.setText(text)
         self._show("message")
 
@@ -272,7 +274,7 @@ class ActivationView(QWidget):
             maps = maps[:, :, None]
         if maps.ndim != 3 or maps.size == 0:
             self._maps = None
-            self.show_message(f"Cannot show an output of shape {maps.shape}.")
+            self.show_message(f"Cannot show {layer_path}: an output of shape {maps.shape}.")
             return
         if not (same_layer and self._maps is not None and self._maps.shape == maps.shape):
             self._page, self._channel, self._range = 0, None, None

@@ -9,7 +9,7 @@ import traceback
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from core.errors import ConvLensError
+from core.errors import ConvLensError, WeightsUnavailableError
 
 _open_boxes: set[QMessageBox] = set()
 
@@ -37,6 +37,8 @@ def show_error(
 
 def user_message(error: BaseException) -> str:
     """Our own errors are written for users; anything else is a bug, and says so."""
+    if isinstance(error, WeightsUnavailableError):  # its own text names command-line flags
+        return f"{error.summary} Download it from {error.url} and put it in {error.folder}."
     if isinstance(error, ConvLensError):
         return str(error)
     return (

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QStyle, QTreeView, 
 COLUMNS = ("Name", "Type", "Output shape", "Params", "Trainable")
 NAME, TYPE, SHAPE, PARAMS, TRAINABLE = range(len(COLUMNS))
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+FILTER_SHORTCUT = "Ctrl+L"
 IS_BLOCK_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
@@ -108,11 +109,10 @@ class LayerTreeView(QWidget):
         self.filter_edit = QLineEdit(placeholderText="Filter layers… (Ctrl+L focuses)")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
-        # Window-wide so it works wherever the focus is; the main window must not rebind it.
-        shortcut = QShortcut(
-            QKeySequence("Ctrl+L"), self, context=Qt.ShortcutContext.WindowShortcut
-        )
-        shortcut.activated.connect(self.focus_filter)
+        self.filter_edit.returnPressed.connect(self._on_filter_edit_return_pressed)
+        self.filter_edit.setToolTip("Filter by name or type; Enter shows the first match")
+        # Ctrl+L is bound by the window holding the tree (a menu action, or add_shortcut):
+        # two bindings of one key in a window make Qt fire neither ("Ambiguous overload").
 
         self.tree = QTreeView()
         self.tree.setModel(self._proxy)
@@ -122,6 +122,9 @@ class LayerTreeView(QWidget):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_tree_context_menu)
         self.tree.selectionModel().currentRowChanged.connect(self._on_tree_current_changed)
+        # A click on the row that is already current (Qt made it so while filtering) is no
+        # change of the current row, but it is the user choosing that layer.
+        self.tree.clicked.connect(self._choose)
         header = self.tree.header()
         header.setStretchLastSection(False)
         # The short columns fit their contents and Name takes the rest, so Params and
@@ -249,6 +252,12 @@ class LayerTreeView(QWidget):
         self.tree.scrollTo(index)
         self.tree.setCurrentIndex(index)
 
+    def add_shortcut(self, window: QWidget) -> QShortcut:
+        """Bind Ctrl+L in a window without a menu action for it, to focus the filter."""
+        shortcut = QShortcut(QKeySequence(FILTER_SHORTCUT), window)
+        shortcut.activated.connect(self.focus_filter)
+        return shortcut
+
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
@@ -263,17 +272,34 @@ class LayerTreeView(QWidget):
     def _on_filter_edit_text_changed(self, text: str) -> None:
         # Rows vanishing under the filter move Qt's current index; that is not the user
         # choosing a layer, and a spurious layer_selected would start an activation run.
+        # So no row may look chosen unless it is the layer shown: the shown layer stays
+        # highlighted while the filter keeps it, and no row is highlighted when it hides it.
         self._filtering = True
         self._proxy.set_needle(text.strip())
         self.tree.expandAll()
-        if self._selected is not None and self._proxy_index(self._selected).isValid():
-            self.tree.setCurrentIndex(self._proxy_index(self._selected))
+        index = self._proxy_index(self._selected) if self._selected else QModelIndex()
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+        else:
+            self.tree.selectionModel().clear()
         self._filtering = False
 
+    def _on_filter_edit_return_pressed(self) -> None:
+        first = self._proxy.index(0, NAME)
+        while first.isValid() and self._proxy.rowCount(first):  # a block: its first layer
+            first = self._proxy.index(0, NAME, first)
+        if first.isValid():
+            self.tree.setCurrentIndex(first)
+            self._choose(first)
+            self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def _on_tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if self._filtering or not current.isValid():
-            return
-        path = current.siblingAtColumn(NAME).data(PATH_ROLE)
+        if not self._filtering:
+            self._choose(current)
+
+    def _choose(self, index: QModelIndex) -> None:
+        path = index.siblingAtColumn(NAME).data(PATH_ROLE) if index.isValid() else None
         if path and path != self._selected:
             self._selected = path
             self.layer_selected.emit(path)

@@ -12,6 +12,7 @@ from core.models.zoo import ZOO, ModelSpec, weights_cached
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 OPEN_FILE = "\0open-file"  # the key of the "Open model file…" entry
+RANDOM_BADGE = "⚠ random weights"
 
 
 def describe(spec: ModelSpec) -> str:
@@ -39,6 +40,7 @@ class ModelSelector(QComboBox):
         self.setToolTip("The model that classifies the images (Ctrl+Shift+O opens a model file)")
         self._recent: list[str] = []
         self._current: str | None = None
+        self._random_key: str | None = None  # the entry loaded with random weights
         self.rebuild()
         self.activated.connect(self._on_activated)
 
@@ -48,11 +50,15 @@ class ModelSelector(QComboBox):
         self._recent = list(paths)
         self.rebuild()
 
-    def set_current(self, key: str | None) -> None:
-        """Show key as the loaded model (without emitting model_chosen)."""
+    def set_current(self, key: str | None, random_weights: bool = False) -> None:
+        """Show key as the loaded model (without emitting model_chosen); random_weights
+        badges its entry, so the selector never reads like a pretrained model."""
         self._current = key
-        if key and self._row(key) < 0 and key not in self._recent:
-            self._recent.insert(0, key)
+        random_key = key if random_weights else None
+        if random_key != self._random_key or (key and self._row(key) < 0):
+            self._random_key = random_key
+            if key and self._row(key) < 0 and key not in self._recent:
+                self._recent.insert(0, key)
             self.rebuild()
         self._show_current()
 
@@ -105,6 +111,9 @@ class ModelSelector(QComboBox):
         self._items.appendRow(item)
 
     def _entry(self, text: str, key: str, tip: str) -> None:
+        if key == self._random_key:
+            text = f"{text.split('  ·  ')[0]}  ·  {RANDOM_BADGE}"
+            tip = "Loaded with random weights: its labels are not predictions"
         item = QStandardItem(("    " if key != OPEN_FILE else "") + text)
         item.setData(key, KEY_ROLE)
         item.setToolTip(tip)

@@ -17,6 +17,13 @@ from gui.widgets.image_list import display_name
 
 ROWS = 5
 _BAR_COLOR = QColor("#4c78a8")
+_MUTED_BAR_COLOR = QColor("#9a9a9a")
+RANDOM_WARNING = "⚠ Random weights — not predictions: these labels mean nothing."
+
+
+def top5_warning(model) -> str:
+    """The warning over a model's top-5 (a core.ops.load.ModelInfo, or None)."""
+    return RANDOM_WARNING if model is not None and model.random_weights else ""
 
 
 class ProbabilityBar(QWidget):
@@ -29,6 +36,7 @@ class ProbabilityBar(QWidget):
         self.label = ""
         self.probability = 0.0
         self.highlighted = False  # outlined: the class the heatmap shows
+        self.muted = False  # grey: the probabilities mean nothing (random weights)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_highlighted(self, highlighted: bool) -> None:
@@ -66,7 +74,7 @@ class ProbabilityBar(QWidget):
         painter.drawRoundedRect(rect, 3, 3)
         filled = QRectF(rect)
         filled.setWidth(max(2.0, rect.width() * min(1.0, self.probability)))
-        fill = QColor(_BAR_COLOR)
+        fill = QColor(_MUTED_BAR_COLOR if self.muted else _BAR_COLOR)
         fill.setAlpha(110)
         painter.setBrush(fill)
         painter.drawRoundedRect(filled, 3, 3)
@@ -114,6 +122,10 @@ class Top5Panel(QWidget):
         self.bars = [ProbabilityBar() for _ in range(ROWS)]
         for row, bar in enumerate(self.bars):
             bar.clicked.connect(lambda row=row: self._on_bar_clicked(row))
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.warning.hide()
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: palette(placeholder-text);")
@@ -121,6 +133,7 @@ class Top5Panel(QWidget):
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(2)
         layout.addLayout(header)
+        layout.addWidget(self.warning)
         for bar in self.bars:
             layout.addWidget(bar)
         layout.addWidget(self.message)
@@ -128,14 +141,22 @@ class Top5Panel(QWidget):
         self._labels: tuple[Label, ...] = ()
         self._image = ""
         self._model = ""
+        self._warning = ""
         self._highlighted: int | None = None  # the output index outlined
         self.show_message("Select an image to see what the model thinks it is.")
 
-    def set_predictions(self, image_name: str, model_name: str, labels: Sequence[Label]) -> None:
+    def set_predictions(
+        self, image_name: str, model_name: str, labels: Sequence[Label], warning: str = ""
+    ) -> None:
+        """warning: shown above the bars, which turn grey (e.g. RANDOM_WARNING)."""
         self._labels, self._image, self._model = tuple(labels), image_name, model_name
+        self._warning = warning
         self.title.setText(image_name)
         self.subtitle.setText(f"  {model_name}")
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
         for bar, label in zip(self.bars, list(self._labels) + [None] * ROWS, strict=False):
+            bar.muted = bool(warning)
             bar.set_value(display_name(label) if label else "", label.probability if label else 0.0)
         self._show_highlight()
         self.message.setText("")
@@ -143,6 +164,7 @@ class Top5Panel(QWidget):
 
     def show_message(self, text: str, image_name: str = "") -> None:
         self._labels = ()
+        self.warning.hide()
         self.title.setText(image_name or "Top-5")
         self.subtitle.setText("")
         for bar in self.bars:
@@ -171,6 +193,8 @@ class Top5Panel(QWidget):
         if not self._labels:
             return ""
         lines = [f"{self._image} ({self._model})"]
+        if self._warning:
+            lines.append(self._warning)
         lines += [
             f"{rank}. {display_name(label)}\t{label.probability:.2%}"
             for rank, label in enumerate(self._labels, 1)

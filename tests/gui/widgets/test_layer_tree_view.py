@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtGui import QContextMenuEvent, QShortcut
 from PySide6.QtWidgets import QApplication, QMenu, QStyle, QStyleOptionViewItem
 
 from gui.widgets.layer_tree_view import COLUMNS, NAME, PARAMS, SHAPE, TRAINABLE, TYPE, LayerTreeView
@@ -218,7 +218,11 @@ def test_typing_a_filter_does_not_select_another_layer(qtbot, view):
     assert view.tree.currentIndex().data() == "Conv1"  # selection back once visible again
 
 
-def test_ctrl_l_focuses_the_filter(qtbot, view):
+def test_ctrl_l_focuses_the_filter_in_a_window_that_binds_it(qtbot, view):
+    """The window holding the tree binds Ctrl+L (the main window: its View menu; see
+    tests/gui/main/test_window_shortcuts.py); the tree itself binds nothing."""
+    assert not view.findChildren(QShortcut)
+    view.add_shortcut(view)
     view.tree.setFocus()
     qtbot.waitUntil(view.tree.hasFocus)
     qtbot.keyClick(view.tree, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
