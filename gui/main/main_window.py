@@ -117,6 +117,10 @@ class MainWindow(QMainWindow):
         session.failed.connect(lambda title, text, details: show_error(self, title, text, details))
         session.task_busy.connect(self.task_status.busy)
         session.task_done.connect(self.task_status.done)
+        session.images_added.connect(self._on_session_images_added)
+        session.nothing_added.connect(
+            lambda: self.statusBar().showMessage("No new images found there.", 5000)
+        )
 
     # -- drag and drop ---------------------------------------------------------------------
 
@@ -154,13 +158,14 @@ class MainWindow(QMainWindow):
     # -- images ----------------------------------------------------------------------------
 
     def add_images(self, paths: list[str]) -> None:
-        new = self.session.add_paths(paths)
+        """Files are listed at once, folders in the background (images_added, nothing_added)."""
+        self.session.add_paths(paths)
         for path in paths:
             folder = path if Path(path).is_dir() else str(Path(path).parent)
             self.settings.add_recent_image_dir(folder)
-        if not new:
-            self.statusBar().showMessage("No new images found there.", 5000)
-        elif self.image_pane.current_path() is None:
+
+    def _on_session_images_added(self, new: list[str]) -> None:
+        if self.image_pane.current_path() is None:
             self.image_pane.select_path(new[0])
 
     def open_images(self) -> None:

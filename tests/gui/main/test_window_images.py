@@ -107,10 +107,8 @@ def test_a_drop_without_files_is_refused(window):
 
 def test_thumbnails_are_made_in_the_background(window, photos, qtbot):
     window.add_images([str(photos["chelsea"])])
-    qtbot.waitUntil(
-        lambda: window.session.images.entry(str(photos["chelsea"])).thumbnail is not None
-    )
-    thumbnail = window.session.images.entry(str(photos["chelsea"])).thumbnail
+    qtbot.waitUntil(lambda: window.session.images.thumbnail(str(photos["chelsea"])) is not None)
+    thumbnail = window.session.images.thumbnail(str(photos["chelsea"]))
     assert max(thumbnail.width(), thumbnail.height()) == 96
     wait_idle(window)
 

@@ -100,7 +100,8 @@ def test_pressing_every_shortcut_of_the_readme(
     Image_path.write_bytes(photos["chelsea"].read_bytes())
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     key("Ctrl+Shift+F")
-    assert str(Image_path) in window.session.images.paths()
+    # Folders are listed in the background.
+    qtbot.waitUntil(lambda: str(Image_path) in window.session.images.paths())
 
     # Delete: the selected image goes (the focus in the image list, as after a click).
     window.image_pane.select_path(str(Image_path))
