@@ -103,10 +103,16 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
     """Load, warm up, and install the new engine; the old one stays if anything fails."""
     if "keras" not in sys.modules:
         ctx.progress(0, 0, "Loading TensorFlow…")
-    from core.engine.engine import Engine
-
     ctx.progress(0, 0, f"Loading {request.display_name}…")
     loaded = load_with_context(request.key, request.weights, request.preprocess, request.trust, ctx)
+    return install_loaded(loaded, ctx)
+
+
+def install_loaded(loaded, ctx: OpContext) -> ModelInfo:
+    """Make an Engine of a LoadedModel, warm it up and install it; the old engine stays if
+    the work is cancelled first."""
+    from core.engine.engine import Engine
+
     ctx.progress(0, 0, f"Preparing {loaded.name}…")
     new = Engine(loaded)
     # Trace the compiled forward pass now, so the first photo is classified quickly.
