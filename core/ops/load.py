@@ -130,15 +130,21 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
             return _install(cached, ctx)
     if "keras" not in sys.modules:
         ctx.progress(0, 0, "Loading TensorFlow…")
-    from core.engine.engine import Engine
-
     ctx.progress(0, 0, f"Loading {request.display_name}…")
     loaded = load_with_context(
         request.key, request.weights, request.preprocess, request.trust, ctx, request.input_size
     )
     apply_resize(loaded, request.resize)  # ModelInfo.resize_fixed tells the window why not
+    return install_loaded(loaded, ctx, _backend(loaded, request))
+
+
+def install_loaded(loaded, ctx: OpContext, backend=None) -> ModelInfo:
+    """Make an Engine of a LoadedModel (on TensorFlow unless a backend is given), warm it up
+    and install it; the old engine stays if the work is cancelled first."""
+    from core.engine.engine import Engine
+
     ctx.progress(0, 0, f"Preparing {loaded.name}…")
-    new = Engine(loaded, _backend(loaded, request))
+    new = Engine(loaded, backend)
     # Trace the compiled forward pass now, so the first photo is classified quickly.
     height, width = loaded.input_size
     new.classify_arrays([np.zeros((height, width, 3), np.uint8)], prepared=True)

@@ -23,6 +23,7 @@ from gui.app.settings import Settings
 from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
 from gui.main.exploring import Exploring
+from gui.main.from_training import TrainedImageOpener
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
 from gui.main.runtime import Runtime
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.splitters = self.panes.splitters
         self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
         self.exploring = Exploring(self)  # the Feature map dock
+        self.trained_images = TrainedImageOpener(self)  # training mistakes, with their model
 
         self.actions = build_menus(self)
         self._wire()
@@ -225,11 +227,12 @@ class MainWindow(QMainWindow):
     def _on_session_model_loaded(self, info) -> None:
         badge = f"  ·  {RANDOM_BADGE}" if info.random_weights else ""
         self.setWindowTitle(f"ConvLens — {info.name}{badge}")
-        self.settings.last_model = info.key
+        if info.source != "trained":  # an unsaved classifier cannot be loaded next time
+            self.settings.last_model = info.key
         if info.source == "file":
             self.settings.add_recent_model(info.key)
-            self.model_selector.set_recent(self.settings.recent_models)
-        self.model_selector.rebuild()  # newly downloaded weights now show as cached
+        # Rebuilt: newly downloaded weights show as cached, entries that failed are gone.
+        self.model_selector.set_recent(self.settings.recent_models)
         self.model_selector.set_current(info.key, info.random_weights)
         self.image_pane.set_network_input(info.input_size, info.resize_mode)
         selected = self.layer_tree.selected_layer()
@@ -364,10 +367,7 @@ class MainWindow(QMainWindow):
         return view
 
     def _on_training_image_open_requested(self, path: str) -> None:
-        self.add_images([path])
-        self.image_pane.select_path(path)
-        self.raise_()
-        self.activateWindow()
+        self.trained_images.open(path, self.training_window.result)
 
     def _on_training_model_saved(self, path: str) -> None:
         self.settings.add_recent_model(path)
