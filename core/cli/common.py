@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from core.cli.progress import ProgressBars
+from core.engine.pooling import POOLINGS
 from core.io.images import RESIZE_MODES
 from core.models.preprocessing import PREPROCESS_MODES
 from core.models.zoo import BUILTIN_NAME
@@ -55,6 +56,55 @@ def add_model_options(parser: argparse.ArgumentParser, base: bool = False) -> No
         action="store_true",
         help="allow loading a model file that contains code (Lambda layers)",
     )
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "onnx", "tf"],
+        default="auto",
+        help="auto (default): ONNX Runtime once the model is converted and verified, else "
+        "TensorFlow; onnx: ONNX Runtime or an error; tf: TensorFlow only",
+    )
+
+
+def open_engine(args, bars: ProgressBars, from_cache: bool = False):
+    """The Engine for the model options and --backend. from_cache: answer from a verified
+    ONNX conversion in the cache when there is one, without importing TensorFlow."""
+    from core.engine import fast_start
+    from core.engine.engine import Engine, make_backend
+    from core.models.options import apply_resize
+
+    backend = getattr(args, "backend", "tf")
+    input_size = getattr(args, "input_size", None)
+    if from_cache and backend != "tf" and input_size is None:
+        engine = fast_start.cached_engine(
+            args.model, args.weights, args.preprocess, args.trust_model, backend == "onnx"
+        )
+        if engine is not None:
+            overruled = apply_resize(engine.loaded, getattr(args, "resize", None))
+            if overruled:
+                bars.write(f"warning: {overruled}")
+            return engine
+    from core.engine.onnx_cache import source_key
+    from core.engine.tf_runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    loaded = load_model(args, bars)
+    if backend == "tf":
+        return Engine(loaded, make_backend(loaded, "keras"))
+    # A zoo model built headless at another size is not the one its name stands for.
+    skey = None if input_size else source_key(args.model, args.weights, args.preprocess)
+    engine = Engine(loaded, make_backend(loaded, backend, source_key=skey))
+    engine.backend.progress = bars.progress
+    return engine
+
+
+def backend_notice(engine, bars: ProgressBars) -> None:
+    """The one line saying why TensorFlow ran a model meant for ONNX Runtime, if it did."""
+    notice = getattr(engine.backend, "notice", None)
+    if notice:
+        bars.write(f"note: {notice}")
 
 
 def add_fit_options(parser: argparse.ArgumentParser, resize=True, input_size=True) -> None:
@@ -191,3 +241,49 @@ def resolve_layer(engine, name: str, model: str) -> str:
 def at_least_one(value: int, option: str) -> None:
     if value < 1:
         raise UsageError(f"{option} must be at least 1")
+
+
+# -- the explore commands: a features file, or images through a model --------------------
+
+
+def add_source_options(parser) -> None:
+    """The input options of the explore commands (map, similar, duplicates)."""
+    add_model_options(parser)
+    parser.add_argument(
+        "--layer", "-l", help="layer of the features (default: the penultimate); images only"
+    )
+    parser.add_argument(
+        "--pool", choices=list(POOLINGS), help="pooling of conv maps (default: avg); images only"
+    )
+
+
+def is_features(inputs: list[str]) -> bool:
+    """One features file (.npz, .npy, .csv, .h5) rather than images and folders."""
+    from core.explore.features import is_feature_file
+
+    files = [is_feature_file(p) for p in inputs]
+    if any(files) and len(inputs) > 1:
+        raise UsageError("give one features file, or images and folders, not both")
+    return bool(files and files[0])
+
+
+def make_source(args, inputs: list[str], bars):
+    """(engine or None, FeatureSource) for the inputs; the model is loaded only for images."""
+    from core.ops.feature_source import FeatureSource
+
+    if is_features(inputs):
+        return None, FeatureSource(file=str(inputs[0]))
+    images = require_images(inputs)
+    engine = load_engine(args, bars)
+    layer = resolve_layer(engine, args.layer, args.model) if args.layer else None
+    return engine, FeatureSource(tuple(map(str, images)), None, layer, args.pool)
+
+
+def load_engine(args, bars, model: str | None = None):
+    from core.engine.engine import Engine
+    from core.engine.tf_runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # the explore commands skip it for features files
+    if model:
+        args.model = model
+    return Engine(load_model(args, bars))

@@ -24,6 +24,7 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_backend_option,
     add_fit_options,
     add_model_options,
     check_output,
@@ -84,6 +85,7 @@ def add_parser(subparsers):
         metavar="LIST",
         help=f"random {', '.join(AUGMENTATIONS)} in training (or a comma-separated choice)",
     )
+    add_backend_option(train)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--patience", type=int, default=3, help="early stopping after N epochs (0: off)"
@@ -133,6 +135,7 @@ def config_from_args(args) -> TrainConfig:
             seed=args.seed,
             patience=args.patience,
             resize=args.resize or DEFAULT_RESIZE,
+            backend=args.backend,
         ).validated()
     except TrainConfigError as exc:
         raise UsageError(str(exc)) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ class LoadModelRequest(Request):
     trust: bool = False
     input_size: tuple[int, int] | None = None  # zoo models: built headless at this size
     resize: str | None = None  # how photos are fitted; None: the model's own (crop)
+    # "keras" (TensorFlow only) or "auto": ONNX Runtime once converted (in the background)
+    # and verified, and straight from the ONNX cache, without TensorFlow, when it is there.
+    backend: str = "keras"
 
     needs_engine = False
 
@@ -71,11 +75,20 @@ class LoadModelRequest(Request):
 
 
 def versions() -> dict[str, str]:
-    """Versions of the heavy libraries, for Help → About."""
-    import keras
-    import tensorflow as tf
+    """Versions of the heavy libraries, for Help → About (read without importing them)."""
+    from importlib import metadata
 
-    return {"Keras": keras.__version__, "TensorFlow": tf.__version__}
+    found = {}
+    for name, package in (("Keras", "keras"), ("TensorFlow", "tensorflow")):
+        for dist in (package, f"{package}-cpu"):
+            try:
+                found[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        found["ONNX Runtime"] = metadata.version("onnxruntime")
+    return found
 
 
 def model_info(engine) -> ModelInfo:
@@ -97,7 +110,7 @@ def model_info(engine) -> ModelInfo:
         default_feature_layer=engine.default_feature_layer(),
         notes=tuple(loaded.notes),
         versions=versions(),
-        backend=engine.backend.name,
+        backend=getattr(engine.backend, "status", engine.backend.name),
         explain_layer=default_layer(engine.layer_tree()),
         map_layers=tuple(map_layers(engine.layer_tree())),
     )
@@ -106,25 +119,59 @@ def model_info(engine) -> ModelInfo:
 @operation(LoadModelRequest)
 def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
     """Load, warm up, and install the new engine; the old one stays if anything fails."""
+    # A model built at another input size is not the one the cache knows by its name.
+    if request.backend == "auto" and request.input_size is None:
+        from core.engine.fast_start import cached_engine
+
+        ctx.progress(0, 0, f"Loading {request.display_name}…")
+        cached = cached_engine(request.key, request.weights, request.preprocess, request.trust)
+        if cached is not None:  # answers on ONNX Runtime; TensorFlow comes when needed
+            apply_resize(cached.loaded, request.resize)
+            return _install(cached, ctx)
     if "keras" not in sys.modules:
         ctx.progress(0, 0, "Loading TensorFlow…")
-    from core.engine.engine import Engine
-
     ctx.progress(0, 0, f"Loading {request.display_name}…")
     loaded = load_with_context(
         request.key, request.weights, request.preprocess, request.trust, ctx, request.input_size
     )
     apply_resize(loaded, request.resize)  # ModelInfo.resize_fixed tells the window why not
+    return install_loaded(loaded, ctx, _backend(loaded, request))
+
+
+def install_loaded(loaded, ctx: OpContext, backend=None) -> ModelInfo:
+    """Make an Engine of a LoadedModel (on TensorFlow unless a backend is given), warm it up
+    and install it; the old engine stays if the work is cancelled first."""
+    from core.engine.engine import Engine
+
     ctx.progress(0, 0, f"Preparing {loaded.name}…")
-    new = Engine(loaded)
+    new = Engine(loaded, backend)
     # Trace the compiled forward pass now, so the first photo is classified quickly.
     height, width = loaded.input_size
     new.classify_arrays([np.zeros((height, width, 3), np.uint8)], prepared=True)
+    return _install(new, ctx)
+
+
+def _backend(loaded, request: LoadModelRequest):
+    """TensorFlow; with "auto", converted for ONNX Runtime on a thread of its own meanwhile."""
+    from core.engine.engine import make_backend
+
+    if request.backend != "auto":
+        return make_backend(loaded, "keras")
+    from core.engine.onnx_cache import source_key
+
+    # Registered for answering without TensorFlow only when the name alone says which model
+    # it is: not for a zoo model built headless at another input size.
+    skey = None
+    if request.input_size is None:
+        skey = source_key(request.key, request.weights, request.preprocess)
+    return make_backend(loaded, "auto", source_key=skey, background=True)
+
+
+def _install(new, ctx: OpContext) -> ModelInfo:
     info = model_info(new)
     ctx.cancel.raise_if_cancelled()  # a cancelled load must not replace the model kept
     if ctx.install_engine is not None:
         ctx.install_engine(new)
-    settle_memory()
     return info
 
 
@@ -175,6 +222,11 @@ def settle_memory() -> None:
     the interpreter for 150 ms or more, on whichever thread happens to trigger it, often
     the GUI thread: a visible freeze. Freezing what exists after a load (TensorFlow, Keras,
     the model) keeps later collections small. Unfreezing first lets the old model go.
+
+    Call it on the thread that owns the Qt objects (the window calls it on the GUI thread once
+    a model is loaded): a collection destroys whatever garbage it finds, Qt widgets of closed
+    windows included, and a widget destroyed on the worker thread deadlocked against the GUI
+    thread (seen in the test suite: QMenu::~QMenu waiting for the GIL inside gc.collect).
     """
     gc.unfreeze()
     gc.collect()

@@ -62,6 +62,7 @@ class TrainConfig:
     seed: int = 0
     patience: int = 3  # epochs without a better validation loss before stopping; 0: never
     resize: str = DEFAULT_RESIZE  # how photos are fitted (core.io.images); the model keeps it
+    backend: str = "auto"  # base features: "auto" (ONNX Runtime once verified), "onnx" or "tf"
 
     @property
     def freeze_up_to(self) -> str | None:
@@ -97,6 +98,7 @@ class TrainConfig:
         """This configuration, checked; TrainConfigError names the first bad option."""
         checks = [
             (self.head in HEADS, f"--head must be one of {', '.join(HEADS)}, not {self.head!r}"),
+            (self.backend in ("auto", "onnx", "tf"), f"unknown backend {self.backend!r}"),
             (
                 self.freeze in ("all", "none") or bool(self.freeze_up_to),
                 f"--freeze must be all, none or up-to:LAYER, not {self.freeze!r}",

@@ -216,7 +216,7 @@ def _feature_key(
 def _fit_head_on_features(run: _Run, key: tuple, progress: ProgressCallback) -> np.ndarray:
     """Stage 1 of the fast path; returns the validation features for scoring."""
     config, split, classifier = run.config, run.split, run.classifier
-    engine = pixel_engine(classifier.feature_model, "base features", run.images.fit)
+    engine = pixel_engine(classifier.feature_model, "base features", run.images.fit, config.backend)
     features = {
         part: base_features(
             engine,

@@ -89,6 +89,16 @@ class Settings:
     def last_export_dir(self, folder: str) -> None:
         self._qs.setValue("export/last_dir", folder)
 
+    @property
+    def backend(self) -> str:
+        """The window's runtime preference: "auto" (ONNX Runtime when verified) or "tf"."""
+        value = self._qs.value("engine/backend")
+        return value if value in ("auto", "tf") else "auto"
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._qs.setValue("engine/backend", value)
+
     # -- explain ---------------------------------------------------------------------------
 
     @property
@@ -119,6 +129,16 @@ class Settings:
     @compare_model.setter
     def compare_model(self, key: str) -> None:
         self._qs.setValue("explain/compare_model", key)
+
+    # -- feature map -----------------------------------------------------------------------
+
+    def map_option(self, name: str) -> str | None:
+        """A remembered Feature map choice: "method", "color" or "folder"."""
+        value = self._qs.value(f"map/{name}")
+        return str(value) if value else None
+
+    def set_map_option(self, name: str, value: str) -> None:
+        self._qs.setValue(f"map/{name}", value)
 
     # -- window ----------------------------------------------------------------------------
 

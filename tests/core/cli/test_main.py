@@ -251,7 +251,8 @@ def test_argparse_errors_return_2(capsys):
         (
             ["frobnicate"],
             "convlens: error: argument COMMAND: invalid choice: 'frobnicate' (choose from "
-            "'models', 'classify', 'layers', 'extract', 'train', 'explain') "
+            "'models', 'classify', 'layers', 'extract', 'train', 'explain', 'export-onnx', "
+            "'map', 'similar', 'duplicates') "
             "(see 'convlens --help')",
         ),
     ],
