@@ -85,6 +85,8 @@ def open_engine(args, bars: ProgressBars, from_cache: bool = False):
             overruled = apply_resize(engine.loaded, getattr(args, "resize", None))
             if overruled:
                 bars.write(f"warning: {overruled}")
+            if engine.loaded.random_weights:  # as load_model says it
+                bars.write(f"warning: {random_weights_warning(engine.loaded.name)}")
             return engine
     from core.engine.onnx_cache import source_key
     from core.engine.tf_runtime import import_tensorflow_quietly
