@@ -85,6 +85,7 @@ def open_engine(args, bars: ProgressBars, from_cache: bool = False):
             overruled = apply_resize(engine.loaded, getattr(args, "resize", None))
             if overruled:
                 bars.write(f"warning: {overruled}")
+            engine.resize_mode = engine.loaded.resize  # the engine was made before
             if engine.loaded.random_weights:  # as load_model says it
                 bars.write(f"warning: {random_weights_warning(engine.loaded.name)}")
             return engine

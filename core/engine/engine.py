@@ -99,6 +99,10 @@ class Engine:
         another policy may change after the Engine is made, e.g. on a cached model)."""
         return self._resize_mode or self.loaded.resize
 
+    @resize_mode.setter
+    def resize_mode(self, mode: str | None) -> None:
+        self._resize_mode = mode
+
     @property
     def model(self):
         return self.loaded.model
