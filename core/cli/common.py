@@ -86,6 +86,8 @@ def open_engine(args, bars: ProgressBars, from_cache: bool = False):
             if overruled:
                 bars.write(f"warning: {overruled}")
             engine.resize_mode = engine.loaded.resize  # the engine was made before
+            if engine.loaded.random_weights:  # as load_model says it
+                bars.write(f"warning: {random_weights_warning(engine.loaded.name)}")
             return engine
     from core.engine.onnx_cache import source_key
     from core.engine.tf_runtime import import_tensorflow_quietly

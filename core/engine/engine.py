@@ -90,8 +90,18 @@ class Engine:
     def __init__(self, loaded: LoadedModel, backend=None, resize_mode: str | None = None) -> None:
         self.loaded = loaded
         self.backend = backend if backend is not None else make_backend(loaded)
-        self.resize_mode = resize_mode or loaded.resize
+        self._resize_mode = resize_mode  # None: the loaded model's, as it is now
         self._tree = None
+
+    @property
+    def resize_mode(self) -> str:
+        """How photos are fitted: the one given, else the model's (which a request for
+        another policy may change after the Engine is made, e.g. on a cached model)."""
+        return self._resize_mode or self.loaded.resize
+
+    @resize_mode.setter
+    def resize_mode(self, mode: str | None) -> None:
+        self._resize_mode = mode
 
     @property
     def model(self):

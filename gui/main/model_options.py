@@ -51,8 +51,11 @@ class ModelOptions:
         window.session.model_loading.connect(self.model_loading)
         window.session.model_loaded.connect(self.model_loaded)
 
-    def apply(self, request: LoadModelRequest) -> LoadModelRequest:
-        """The request with the remembered options."""
+    def apply(self, request):
+        """A LoadModelRequest with the remembered options; other requests (a model just
+        trained, which keeps its own) as they are."""
+        if not isinstance(request, LoadModelRequest):
+            return request
         return replace(
             request, resize=self.settings.resize_mode, input_size=self.settings.input_size
         )

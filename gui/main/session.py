@@ -102,7 +102,8 @@ class Session(QObject):
         finally:
             self._replacing_load = False
         self._cancel_classification(user=False)
-        request = replace(request, backend=self.backend)
+        if isinstance(request, LoadModelRequest):  # a just-trained model has no backend choice
+            request = replace(request, backend=self.backend)
         self.last_load = request
         job = self.worker.run(
             request,

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from core.models.zoo import BUILTIN_NAME, ZOO
 from core.training.config import AUGMENTATIONS, HEADS, TrainConfig
 from core.training.datasets import DatasetInfo
+from gui.app.settings import Settings
 
 FREEZE_CHOICES = [
     ("all", "Freeze the whole base (fastest)"),
@@ -162,6 +163,12 @@ class TrainingSettings(QScrollArea):
         form.addRow("Weights", self.weights_combo)
         self.input_size = _spin(0, 1024, 0, 32, special="the base's own")
         form.addRow("Input size", self.input_size)
+        self.resize_combo = QComboBox()
+        self.resize_combo.addItem("centre crop (ImageNet evaluation)", "crop")
+        self.resize_combo.addItem("squash whole photo (Keras load_img)", "squash")
+        self.resize_combo.setCurrentIndex(self.resize_combo.findData(Settings().resize_mode))
+        self.resize_combo.setToolTip("How photos are fitted to the input; the model keeps it")
+        form.addRow("Fit photos", self.resize_combo)
         self.head_combo = QComboBox()
         for key, text in HEADS.items():
             self.head_combo.addItem(text, key)
@@ -200,7 +207,8 @@ class TrainingSettings(QScrollArea):
             augment.addWidget(check, i // 2, i % 2)
             self.augment_boxes[name] = check
         form.addRow("Augmentation", augment)
-        for combo in (self.model_combo, self.weights_combo, self.head_combo, self.freeze_combo):
+        combos = (self.model_combo, self.weights_combo, self.head_combo, self.freeze_combo)
+        for combo in (*combos, self.resize_combo):
             # Long entries must not widen the whole settings column; the list shows them.
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -325,4 +333,5 @@ class TrainingSettings(QScrollArea):
             augment=tuple(name for name, box in self.augment_boxes.items() if box.isChecked()),
             seed=self.seed.value(),
             patience=self.patience.value(),
+            resize=self.resize_combo.currentData(),
         ).validated()

@@ -8,6 +8,7 @@ input_shape=…)`` with the same (random, saved) weights. No downloads.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -177,3 +178,16 @@ def test_a_trained_model_keeps_the_resize_it_was_trained_with(capsys, tmp_path, 
         "'crop' does not apply to it"
     ) in err
     assert len(json.loads(printed)[0]["predictions"]) == 3
+
+
+def test_a_policy_asked_for_after_the_engine_is_made_applies():
+    # A model answered from the ONNX cache has its Engine before --resize is applied.
+    from core.engine.engine import Engine
+    from core.models.loaded import LoadedModel
+    from core.models.options import apply_resize
+
+    loaded = LoadedModel(None, "m", "zoo", (32, 32), "none", ["a", "b"], output_shape=(None, 2))
+    engine = Engine(loaded, backend=SimpleNamespace(name="onnx"))
+    assert engine.fit[1] == "crop"
+    assert apply_resize(loaded, "squash") is None
+    assert engine.fit[1] == "squash" and engine.feature_metadata("l", "avg")["resize"] == "squash"

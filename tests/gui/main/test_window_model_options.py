@@ -121,3 +121,30 @@ def test_a_bad_input_size_is_refused_with_a_message(qtbot, window, monkeypatch):
     assert "at least 32 pixels" in shown[0]
     assert Settings().input_size is None
     assert window.session.model.is_classifier
+
+
+def test_a_trained_model_keeps_its_policy_and_the_menu_says_so(
+    qtbot, window, small_classifier, tmp_path, monkeypatch
+):
+    import shutil
+
+    from core.models.metadata import read_metadata, write_metadata
+    from gui.main import model_dialogs
+
+    trained = tmp_path / "fruit_squashed.keras"
+    shutil.copy(small_classifier, trained)
+    write_metadata(trained, {**read_metadata(small_classifier), "resize": "squash"})
+    monkeypatch.setattr(model_dialogs, "ask_model_file", lambda *a: str(trained))
+    press_keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_O, press_keys)  # Ctrl+Shift+O: open a model file
+    wait_for(qtbot, window, lambda model: model.name == "fruit_squashed.keras")
+
+    squash = window.actions["squash"]
+    assert window.session.model.resize_mode == "squash"
+    assert squash.isChecked() and not squash.isEnabled()
+    assert squash.toolTip() == (
+        "fruit_squashed.keras was trained on photos fitted by 'squash' and keeps that"
+    )
+    assert Settings().resize_mode == "crop"  # the setting for other models is unchanged

@@ -48,6 +48,7 @@ def test_a_split_folder_validates_on_its_val_folder(qtbot, view, tmp_path):
 
     settings.input_size.setValue(64)
     settings.epochs.setValue(1)
+    settings.resize_combo.setCurrentIndex(settings.resize_combo.findData("squash"))
     with qtbot.waitSignal(
         view.worker.job_finished,
         timeout=RUN_TIMEOUT_MS,
@@ -55,6 +56,7 @@ def test_a_split_folder_validates_on_its_val_folder(qtbot, view, tmp_path):
     ):
         QTest.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
     assert view.result.evaluation.count == len(TEXTURES) * data.val_per_class
+    assert (view.result.loaded.resize, view.result.config.resize) == ("squash", "squash")
     assert f"on {len(TEXTURES) * data.val_per_class} images" in view.results.summary.text()
 
     # A plain dataset folder: its own validation share again.
