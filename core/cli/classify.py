@@ -10,6 +10,7 @@ from core.cli.common import (
     EXIT_SOME_FAILED,
     UsageError,
     add_backend_option,
+    add_fit_options,
     add_model_options,
     at_least_one,
     backend_notice,
@@ -27,6 +28,7 @@ BATCH_SIZE = 16  # the request's default is one batch of everything: too much fo
 def add_parser(subparsers):
     parser = subparsers.add_parser(NAME, help="top-k labels for images and folders")
     add_model_options(parser)
+    add_fit_options(parser, input_size=False)  # the ImageNet top needs the model's own size
     add_backend_option(parser)
     parser.add_argument(
         "--top", "-k", type=int, default=5, help="how many labels per image (default 5)"
@@ -40,11 +42,13 @@ def add_parser(subparsers):
     return parser
 
 
-def as_dict(result) -> dict:
-    """A core.ops.classify.Classified in the --json schema."""
+def as_dict(result, weights: str | None = None) -> dict:
+    """A core.ops.classify.Classified in the --json schema; weights: "imagenet", "random"
+    (the predictions mean nothing) or the weights/model file, when known."""
     if result.error is not None:
         return {"path": result.path, "error": result.error}
-    return {"path": result.path, "predictions": [label.to_dict() for label in result.labels]}
+    found = {"path": result.path, "predictions": [label.to_dict() for label in result.labels]}
+    return found if weights is None else {**found, "weights": weights}
 
 
 def run(args) -> int:
@@ -66,7 +70,7 @@ def run(args) -> int:
             nonlocal failed
             failed += result.error is not None
             if args.json:
-                results.append(as_dict(result))
+                results.append(as_dict(result, engine.loaded.weights))
             elif result.error is not None:
                 bars.write(f"{result.path}: error: {result.error}")
             else:

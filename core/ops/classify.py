@@ -25,6 +25,8 @@ class ClassifyRequest(Request):
     paths: tuple[str, ...]
     top: int = 5
     batch_size: int | None = None  # None: the whole request is one batch
+    # Keep the default layer's pooled features (same forward pass) for the feature map.
+    keep_features: bool = False
 
 
 @operation(ClassifyRequest)
@@ -35,15 +37,24 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
             ctx.partial(Classified(path, None, None))
         return len(request.paths)
     count = 0
+    features = cache = None
+    if request.keep_features:
+        from core.explore.cache import feature_cache
+
+        layer = engine.default_feature_layer()
+        features, cache = (layer, engine.default_pooling(layer)), feature_cache(ctx.store)
     results = engine.classify_paths(
         request.paths,
         request.top,
         batch_size=request.batch_size or max(1, len(request.paths)),
         progress=ctx.progress,
         cancel=ctx.cancel,
+        features=features,
     )
     backend = engine.backend
     for result in results:
+        if result.vector is not None:
+            cache.put(engine.loaded.name, *features, result.path, result.vector)
         labels = tuple(result.predictions) if result.predictions is not None else None
         status = getattr(backend, "status", backend.name)
         notice = getattr(backend, "notice", None)
