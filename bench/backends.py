@@ -142,14 +142,18 @@ def measure_folder(rounds: int, photos: int) -> dict:
 
 
 def _run_cli(argv: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak resident MB) of one command in a fresh process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"{argv} failed: {process.stderr.read().decode()[-500:]}")
-    return wall, usage.ru_maxrss / 1024
+    """(wall seconds, peak resident MB) of one command in a fresh process.
+
+    GNU time reports the peak of the command alone: a child forked from this process would
+    count the benchmark's own gigabytes (with TensorFlow and three models) before exec.
+    """
+    report = common.temporary_folder("convlens-bench-time-") / "time.txt"
+    timed = ["/usr/bin/time", "-o", str(report), "-f", "%e %M", *argv]
+    done = subprocess.run(timed, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv} failed: {done.stderr.decode()[-500:]}")
+    wall, kilobytes = report.read_text().split()[-2:]
+    return float(wall), float(kilobytes) / 1024
 
 
 def measure_cli(rounds: int) -> dict:
