@@ -213,6 +213,9 @@ class AutoBackend:
         """The compiled cut at the key's layers, and the model that keys it in the cache (the
         whole model: a cut model's generated name differs from one build to the next)."""
         _cut, forward = self.keras._cut_model(self._layers(key))
+        # Traced here, on the thread that owns the model: tf2onnx (maybe on a thread of its
+        # own) then reads the traced graph and never calls the Keras model itself.
+        forward.get_concrete_function()
         return forward, self.keras.model
 
     def _convert(self, key):
