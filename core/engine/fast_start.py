@@ -45,9 +45,12 @@ def cached_engine(
     if entry is None:
         return None
     description = entry.sidecar["model"]
+    if not entry.sidecar.get("layers_cut"):
+        return None  # written before the conversion carried the feature layer: convert again
     try:
         loaded = onnx_cache.stored_loaded(description)
-        onnx = OnnxBackend(entry.model_source, None, onnx_cache.stored_tree(description))
+        layers = entry.sidecar.get("layers_cut")
+        onnx = OnnxBackend(entry.model_source, layers, onnx_cache.stored_tree(description))
     except Exception:  # an entry this version cannot read: the slow path converts again
         onnx_cache.remove_entry(entry.key)
         return None

@@ -88,6 +88,7 @@ class AutoBackend:
         self._pending: dict = {}  # layer set → Future of its cache entry
         self._entries: dict = {}  # layer set → its cache entry, converted, not yet verified
         self._wanted: set = set()
+        self._whole_layers: tuple[str, ...] | None = onnx.layer_paths if onnx else None
         self._lock = threading.Lock()
         self._keras_future: Future | None = None
         if onnx is not None:
@@ -117,7 +118,9 @@ class AutoBackend:
 
     def name_for(self, layer_paths: Sequence[str]) -> str:
         """What computed these layers' outputs: "onnx" or "keras"."""
-        return "onnx" if self._routes.get(tuple(layer_paths)) is not None else "keras"
+        key = tuple(layer_paths)
+        key = _WHOLE if key == self.whole_layers else key
+        return "onnx" if self._routes.get(key) is not None else "keras"
 
     @property
     def keras(self):
@@ -146,9 +149,25 @@ class AutoBackend:
         """Convert the cut at these layers too (worth it for a folder; not for one image)."""
         self._wanted.add(tuple(layer_paths))
 
+    @property
+    def whole_layers(self) -> tuple[str, ...]:
+        """What the whole model's conversion outputs: the model's output, then its default
+        feature layer (the window classifies and keeps features in one pass)."""
+        if self._whole_layers is None:
+            from core.engine.engine import Engine
+
+            probe = Engine(self.loaded, self)  # its layer questions only
+            layers = (probe.output_layer(), probe.default_feature_layer())
+            self._whole_layers = tuple(dict.fromkeys(layers))
+        return self._whole_layers
+
     def layer_outputs(self, batch: np.ndarray, layer_paths: Sequence[str]) -> dict[str, np.ndarray]:
         key = tuple(layer_paths)
-        if key in self._wanted:
+        if key == self.whole_layers:
+            onnx = self._onnx_for(_WHOLE, batch)
+            if onnx is not None:
+                return onnx.layer_outputs(batch, key)
+        elif key in self._wanted:
             onnx = self._onnx_for(key, batch)
             if onnx is not None:
                 return onnx.layer_outputs(batch, key)
@@ -187,12 +206,17 @@ class AutoBackend:
                 return None  # converting in the background, or fell back
         return self._verify(key, entry, batch)
 
+    def _layers(self, key) -> tuple[str, ...]:
+        return self.whole_layers if key is _WHOLE else key
+
     def _forward(self, key):
-        keras = self.keras
-        if key is _WHOLE:
-            return keras._forward, keras.model
-        cut, forward = keras._cut_model(key)
-        return forward, cut
+        """The compiled cut at the key's layers, and the model that keys it in the cache (the
+        whole model: a cut model's generated name differs from one build to the next)."""
+        _cut, forward = self.keras._cut_model(self._layers(key))
+        # Traced here, on the thread that owns the model: tf2onnx (maybe on a thread of its
+        # own) then reads the traced graph and never calls the Keras model itself.
+        forward.get_concrete_function()
+        return forward, self.keras.model
 
     def _convert(self, key):
         from core.engine import onnx_convert
@@ -205,7 +229,7 @@ class AutoBackend:
             description = describe_loaded(self.loaded, self.keras.layer_tree())
 
         def convert():
-            return onnx_convert.converted(forward, model, key, description)
+            return onnx_convert.converted(forward, model, self._layers(key), description)
 
         if not self.background:
             what = self.loaded.name if key is _WHOLE else "the layers"
@@ -235,21 +259,23 @@ class AutoBackend:
 
         self._entries.pop(key, None)
         try:
-            onnx = OnnxBackend(entry.model_source, key)
+            onnx = OnnxBackend(entry.model_source, self._layers(key), self._stored_tree(key))
         except Exception as exc:  # an entry onnxruntime cannot open: convert again next time
             onnx_cache.remove_entry(entry.key)
             self._fall_back(key, f"ONNX Runtime cannot open the converted model ({exc})")
             return None
         if entry.status != onnx_cache.VERIFIED:
-            if key is _WHOLE:
-                reference, candidate = self.keras.predict(batch), onnx.predict(batch)
-                diff, problem = difference(reference, candidate, self.loaded.is_classifier)
-            else:
-                reference = self.keras.layer_outputs(batch, key)
-                candidate = onnx.layer_outputs(batch, key)
-                checks = [difference(reference[p], candidate[p], False) for p in key]
-                diff = max(d for d, _ in checks)
-                problem = next((why for _, why in checks if why), None)
+            layers = self._layers(key)
+            reference = self.keras.layer_outputs(batch, layers)
+            candidate = onnx.layer_outputs(batch, layers)
+            # The model's own output compared as probabilities; feature maps by magnitude.
+            classifier = [key is _WHOLE and self.loaded.is_classifier] + [False] * len(layers)
+            checks = [
+                difference(reference[p], candidate[p], c)
+                for p, c in zip(layers, classifier, strict=False)
+            ]
+            diff = max(d for d, _ in checks)
+            problem = next((why for _, why in checks if why), None)
             if problem is not None:
                 onnx_cache.update_entry(entry, status=onnx_cache.FAILED, reason=problem)
                 self._fall_back(key, problem)
@@ -259,6 +285,9 @@ class AutoBackend:
             onnx_cache.link_source(self.source_key, entry.key)
         self._routes[key] = onnx
         return onnx
+
+    def _stored_tree(self, key):
+        return self.keras.layer_tree() if key is _WHOLE else None
 
     def _fall_back(self, key, reason: str) -> None:
         self._routes[key] = None
