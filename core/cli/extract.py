@@ -11,10 +11,14 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_backend_option,
+    add_fit_options,
     add_model_options,
     at_least_one,
+    backend_notice,
     check_output,
     load_model,
+    open_engine,
     resolve_layer,
 )
 from core.cli.progress import ProgressBars
@@ -28,6 +32,8 @@ def add_parser(subparsers):
         NAME, help="export feature vectors; format from --out's extension"
     )
     add_model_options(parser)
+    add_fit_options(parser)
+    add_backend_option(parser)
     parser.add_argument(
         "--layer",
         "-l",
@@ -120,12 +126,11 @@ def require_some_image(paths: list[str]) -> None:
 
 
 def _run_local(args) -> int:
-    from core.engine.engine import Engine
     from core.ops import OpContext, run_request
     from core.ops.extract import ExtractRequest
 
     with ProgressBars() as bars:
-        engine = Engine(load_model(args, bars))
+        engine = open_engine(args, bars)
         layer = resolve_layer(engine, args.layer, args.model) if args.layer else None
 
         def unreadable(item) -> None:
@@ -147,6 +152,7 @@ def _run_local(args) -> int:
         )
         # No readable image at all: the op raises ExportError (exit 1) after the reasons.
         result = run_request(engine, request, OpContext(progress=bars.progress, partial=unreadable))
+        backend_notice(engine, bars)
     if result.resumed:
         bars.write(f"Resumed after {result.resumed} images done before")
     if result.failed:
@@ -157,6 +163,9 @@ def _run_local(args) -> int:
 
 def _run_ray(args) -> int:
     """The same extraction on Ray Data: Parquet shards in the folder --out names."""
+    from dataclasses import replace
+
+    from core.engine.engine import Engine
     from core.ops import OpContext, run_request
     from core.ops.extract_ray import RayExtractRequest
 
@@ -176,8 +185,8 @@ def _run_ray(args) -> int:
     request = RayExtractRequest(
         tuple(map(str, args.paths)),
         Path(args.out),
-        model=args.model,
-        weights=args.weights,
+        model=_for_workers(args.model),
+        weights=_for_workers(args.weights),
         preprocess=args.preprocess,
         trust=args.trust_model,
         layer=args.layer,
@@ -188,8 +197,17 @@ def _run_ray(args) -> int:
         workers=args.workers,
     )
     with ProgressBars() as bars:
-        result = run_request(None, request, OpContext(progress=bars.progress))
+        # Loaded here too: a wrong model or layer is a one-line error before Ray starts.
+        engine = Engine(load_model(args, bars))
+        if args.layer:
+            request = replace(request, layer=resolve_layer(engine, args.layer, args.model))
+        result = run_request(engine, request, OpContext(progress=bars.progress))
     if result.failed:
         bars.write(f"{len(result.failed)} images could not be read (listed in {args.out})")
     bars.write(f"Wrote {result.count} vectors of {result.shape} to {args.out}")
     return EXIT_SOME_FAILED if result.failed else EXIT_OK
+
+
+def _for_workers(value: str) -> str:
+    """A file argument as an absolute path, which Ray's workers find wherever they run."""
+    return str(Path(value).absolute()) if Path(value).exists() else value

@@ -16,6 +16,7 @@ from core.cli import (
     classify,
     duplicates,
     explain,
+    export_onnx,
     extract,
     feature_map,
     layers,
@@ -32,7 +33,18 @@ from core.cli.common import (
 )
 from core.errors import ConvLensError
 
-COMMANDS = [models, classify, layers, extract, train, explain, feature_map, similar, duplicates]
+COMMANDS = [
+    models,
+    classify,
+    layers,
+    extract,
+    train,
+    explain,
+    export_onnx,
+    feature_map,
+    similar,
+    duplicates,
+]
 
 
 def build_parser() -> Parser:

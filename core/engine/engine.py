@@ -264,8 +264,13 @@ class Engine:
             "resize": self.resize_mode,
             "crop_fraction": loaded.crop_fraction,
             "weights": loaded.weights,
-            "backend": self.backend.name,
+            "backend": self.backend_for([layer]),
         }
+
+    def backend_for(self, layer_paths: Sequence[str]) -> str:
+        """The runtime that computes these layers: "keras" or "onnx"."""
+        name_for = getattr(self.backend, "name_for", None)
+        return name_for(layer_paths) if name_for else self.backend.name
 
     def features(
         self, images: Sequence[np.ndarray], layer: str, pooling: str, prepared: bool = False

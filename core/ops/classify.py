@@ -16,6 +16,8 @@ class Classified:
     path: str
     labels: tuple[Label, ...] | None
     error: str | None
+    backend: str = "keras"  # what answered: "keras", "onnx", or "converting" (TF meanwhile)
+    notice: str | None = None  # why TensorFlow answers for a model meant for ONNX Runtime
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,13 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
         cancel=ctx.cancel,
         features=features,
     )
+    backend = engine.backend
     for result in results:
         if result.vector is not None:
             cache.put(engine.loaded.name, *features, result.path, result.vector)
         labels = tuple(result.predictions) if result.predictions is not None else None
-        ctx.partial(Classified(str(result.path), labels, result.error))
+        status = getattr(backend, "status", backend.name)
+        notice = getattr(backend, "notice", None)
+        ctx.partial(Classified(str(result.path), labels, result.error, status, notice))
         count += 1
     return count

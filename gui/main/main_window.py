@@ -23,8 +23,10 @@ from gui.app.settings import Settings
 from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
 from gui.main.exploring import Exploring
+from gui.main.from_training import TrainedImageOpener
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
+from gui.main.runtime import Runtime
 from gui.main.save_png import save_png
 from gui.main.session import Session, all_layer_paths
 from gui.main.task_status import TaskStatus
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
         self.activation_view = ActivationView()
         self.task_status = TaskStatus()
         self.statusBar().addPermanentWidget(self.task_status, 1)
+        self.runtime = Runtime(self)  # ONNX Runtime or TensorFlow: preference, status, export
 
         self.worker_stopped = False
         self.training_window: TrainingWindow | None = None  # made when first opened
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         self.splitters = self.panes.splitters
         self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
         self.exploring = Exploring(self)  # the Feature map dock
+        self.trained_images = TrainedImageOpener(self)  # training mistakes, with their model
 
         self.actions = build_menus(self)
         self._wire()
@@ -115,6 +119,10 @@ class MainWindow(QMainWindow):
         session.failed.connect(lambda title, text, details: show_error(self, title, text, details))
         session.task_busy.connect(self.task_status.busy)
         session.task_done.connect(self.task_status.done)
+        session.images_added.connect(self._on_session_images_added)
+        session.nothing_added.connect(
+            lambda: self.statusBar().showMessage("No new images found there.", 5000)
+        )
 
     # -- drag and drop ---------------------------------------------------------------------
 
@@ -152,13 +160,14 @@ class MainWindow(QMainWindow):
     # -- images ----------------------------------------------------------------------------
 
     def add_images(self, paths: list[str]) -> None:
-        new = self.session.add_paths(paths)
+        """Files are listed at once, folders in the background (images_added, nothing_added)."""
+        self.session.add_paths(paths)
         for path in paths:
             folder = path if Path(path).is_dir() else str(Path(path).parent)
             self.settings.add_recent_image_dir(folder)
-        if not new:
-            self.statusBar().showMessage("No new images found there.", 5000)
-        elif self.image_pane.current_path() is None:
+
+    def _on_session_images_added(self, new: list[str]) -> None:
+        if self.image_pane.current_path() is None:
             self.image_pane.select_path(new[0])
 
     def open_images(self) -> None:
@@ -202,7 +211,7 @@ class MainWindow(QMainWindow):
     # -- model -----------------------------------------------------------------------------
 
     def load_model(self, request: LoadModelRequest) -> None:
-        self.session.load_model(request)
+        self.session.load_model(self.model_options.apply(request))  # resize, input size
 
     def open_model_file(self) -> None:
         start = (
@@ -218,11 +227,12 @@ class MainWindow(QMainWindow):
     def _on_session_model_loaded(self, info) -> None:
         badge = f"  ·  {RANDOM_BADGE}" if info.random_weights else ""
         self.setWindowTitle(f"ConvLens — {info.name}{badge}")
-        self.settings.last_model = info.key
+        if info.source != "trained":  # an unsaved classifier cannot be loaded next time
+            self.settings.last_model = info.key
         if info.source == "file":
             self.settings.add_recent_model(info.key)
-            self.model_selector.set_recent(self.settings.recent_models)
-        self.model_selector.rebuild()  # newly downloaded weights now show as cached
+        # Rebuilt: newly downloaded weights show as cached, entries that failed are gone.
+        self.model_selector.set_recent(self.settings.recent_models)
         self.model_selector.set_current(info.key, info.random_weights)
         self.image_pane.set_network_input(info.input_size, info.resize_mode)
         selected = self.layer_tree.selected_layer()
@@ -357,10 +367,7 @@ class MainWindow(QMainWindow):
         return view
 
     def _on_training_image_open_requested(self, path: str) -> None:
-        self.add_images([path])
-        self.image_pane.select_path(path)
-        self.raise_()
-        self.activateWindow()
+        self.trained_images.open(path, self.training_window.result)
 
     def _on_training_model_saved(self, path: str) -> None:
         self.settings.add_recent_model(path)
