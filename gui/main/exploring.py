@@ -280,11 +280,19 @@ class Exploring(QObject):
             priority=priority,
             on_done=done,
             on_error=failed,
-            on_cancelled=lambda: status.done(key, "Cancelled"),
+            on_cancelled=lambda: self._on_cancelled(key, request),
             on_progress=lambda d, t, message: status.busy(key, message, d, t),
         )
         status.busy(key, text, 0, 0)
         self.panel.show_status(text)
+
+    def _on_cancelled(self, key: str, request) -> None:
+        if key == "map" and request is not self._wanted:
+            return  # superseded by a newer map, which is running now
+        self.window.task_status.done(key, "Cancelled")
+        if key == "map":
+            self._wanted = None  # so showing the dock again maps anew
+        self.panel.show_status("Cancelled. Press Map to start again.")
 
     def _on_view_thumbnails_wanted(self, paths: list[str]) -> None:
         for path in paths:

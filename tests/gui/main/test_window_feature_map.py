@@ -121,3 +121,31 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, 
     # Ctrl+M again hides the dock.
     qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert not exploring.dock.isVisible()
+
+
+def test_a_features_file_mapped_by_tsne_and_cancelled_with_esc(
+    window, tmp_path, qtbot, monkeypatch
+):
+    from core.io.export import write_features
+    from tests.core.explore.synthetic import clustered
+
+    vectors, labels = clustered(classes=4, per_class=150, dims=32)
+    names = [f"/data/class{label}/{i}.jpg" for i, label in enumerate(labels)]
+    features = write_features(tmp_path / "f.npz", vectors, names, {"model": "x"})
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(features), ""))
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    panel = window.exploring.panel
+    wait_idle(window)
+    # The keyboard on the closed combos: t-SNE, then "A features file…".
+    panel.method.setFocus()
+    qtbot.keyClick(panel.method, Qt.Key.Key_Down)
+    qtbot.keyClick(panel.method, Qt.Key.Key_Down)
+    assert panel.choice(panel.method) == "tsne"
+    panel.source.setFocus()
+    qtbot.keyClick(panel.source, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: "Computing t-SNE" in window.task_status.text())
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    wait_idle(window)
+    assert panel.status.text() == "Cancelled. Press Map to start again."
+    assert window.exploring.result is None  # nothing mapped: the window had no images
+    assert window.task_status.text() == "Cancelled"
