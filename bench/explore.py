@@ -22,8 +22,8 @@ DIMS = 1280
 def features(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((200, DIMS)).astype(np.float32)
-    x = centres[rng.integers(0, 200, n)] + 0.7 * rng.standard_normal((n, DIMS), dtype=np.float32)
-    return np.abs(x)  # features after a ReLU are positive
+    x = centres[rng.integers(0, 200, n)] + 0.5 * rng.standard_normal((n, DIMS), dtype=np.float32)
+    return np.maximum(x, 0)  # features after a ReLU
 
 
 def layouts(n: int, methods) -> dict:
@@ -192,7 +192,7 @@ def render(results: dict) -> str:
     return f"""
 ## Feature map and similar images (`bench/explore.py`)
 
-Synthetic features of 1,280 dimensions (200 clusters plus noise, positive as after a ReLU).
+Synthetic features of 1,280 dimensions (200 clusters plus noise, through a ReLU).
 Layouts run once each (UMAP includes numba's compilation when its cache is cold); the rest
 are {knn["seconds"]["index"]["n"]} interleaved rounds against a baseline in the same run.
 Load average {", ".join(map(str, results["load_average_start"] or []))} at the start and
