@@ -97,6 +97,13 @@ def main() -> int:
     settle(app, window)
     exploring.panel.tabs.setCurrentIndex(1)
     settle(app, window)
+    strip = exploring.panel.similar
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(
+        strip.item(row).icon().isNull() for row in range(strip.count())
+    ):
+        app.processEvents()
+        time.sleep(0.05)  # thumbnails decode on the loader's thread
     grab(window, "feature_map.png")
 
     view = exploring.view

@@ -21,6 +21,7 @@ METHODS = {
     "umap": "UMAP: neighbourhoods and clusters (umap-learn)",
     "tsne": "t-SNE: neighbourhoods (openTSNE)",
 }
+NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}  # as people write them
 PRE_PCA_DIMS = 50
 
 

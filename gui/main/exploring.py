@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from core.explore.features import FEATURE_SUFFIXES
+from core.explore.layout import NAMES as METHOD_NAMES
 from core.io.atomic import atomic_path
 from core.ops.copy_images import CopyImagesRequest
 from core.ops.duplicates import DuplicatesRequest
@@ -124,7 +125,7 @@ class Exploring(QObject):
             self._predicted(self.source),
         )
         self._wanted = request
-        text = f"Mapping {self.source.describe()} ({request.method.upper()})…"
+        text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
         self._run(request, "map", text, self._on_map_done)
 
     def _window_source(self) -> FeatureSource | None:
@@ -154,7 +155,7 @@ class Exploring(QObject):
         self.view.set_map(result.points, result.paths, result.labels, result.groups)
         skipped = f"; {len(result.failed)} could not be read" if result.failed else ""
         self.panel.show_status(
-            f"{len(result.paths)} images by {result.request.method.upper()}, coloured by "
+            f"{len(result.paths)} images by {METHOD_NAMES[result.request.method]}, coloured by "
             f"{result.color_by}{skipped}. Click a point to open it; Shift+drag to select."
         )
 

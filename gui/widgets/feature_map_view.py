@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
 
 from core.explore.export import group_colors
@@ -75,7 +75,9 @@ class FeatureMapView(pg.PlotWidget):
         self.hideAxis("left")
         self.hideAxis("bottom")
         self.box.setAspectLocked(False)
-        self.legend = self.addLegend(offset=(10, 10), labelTextColor="k")
+        self.legend = self.addLegend(
+            offset=(10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200)
+        )
         self.points = np.zeros((0, 2))
         self.paths: list[str] = []
         self.labels: list[str] = []
@@ -86,6 +88,7 @@ class FeatureMapView(pg.PlotWidget):
         self._selected: list[int] = []
         self._highlighted: list[int] = []
         self._pixmaps: dict[str, QPixmap] = {}
+        self._colors: dict[str, tuple[int, int, int]] = {}
         self._in_place: dict[int, QGraphicsPixmapItem] = {}
         self._hover = QGraphicsPixmapItem()
         self._hover.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
@@ -110,7 +113,7 @@ class FeatureMapView(pg.PlotWidget):
         self.paths, self.labels = list(paths), list(labels)
         self._selected, self._highlighted = [], []
         self._marks.setData([], [])
-        colors = group_colors(groups)
+        colors = self._colors = group_colors(groups)
         names = np.asarray(self.labels)
         self._scatters = []
         size = 8 if len(self.points) < 5000 else 4
@@ -250,6 +253,16 @@ class FeatureMapView(pg.PlotWidget):
                 self._in_place[i] = item
         if missing:
             self.thumbnails_wanted.emit(missing)
+
+    def _framed(self, pixmap: QPixmap, label: str) -> QPixmap:
+        """A thumbnail in a frame of its group's colour, so colours stay readable zoomed in."""
+        scaled = pixmap.scaled(IN_PLACE_SIDE, IN_PLACE_SIDE, Qt.AspectRatioMode.KeepAspectRatio)
+        framed = QPixmap(scaled.width() + 4, scaled.height() + 4)
+        framed.fill(QColor(*self._colors.get(label, (160, 160, 160))))
+        painter = QPainter(framed)
+        painter.drawPixmap(2, 2, scaled)
+        painter.end()
+        return framed
 
     def in_place_count(self) -> int:
         return len(self._in_place)
