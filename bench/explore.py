@@ -148,10 +148,19 @@ def measure(rounds: int, large: bool) -> dict:
 
 def render(results: dict) -> str:
     ten = results["layouts_10k"]
+    pca_median = results["pca"]["seconds"]["randomized"]["median"]
     rows = [
-        [f"{m.upper()} layout, 10,000 × 1,280", f"{ten[m]['seconds']:.1f} s", f"{ten[m]['cpu_seconds']:.1f} s",
-         "≤ 1 s" if m == "pca" else "≤ 30 s"]
-        for m in ten
+        [
+            "PCA layout, 10,000 × 1,280 (median of the rounds below)",
+            f"{pca_median:.2f} s",
+            f"{ten['pca']['cpu_seconds']:.1f} s (one run)",
+            "≤ 1 s",
+        ]
+    ]
+    rows += [
+        [f"{m.upper()} layout, 10,000 × 1,280 (one run)", f"{ten[m]['seconds']:.0f} s",
+         f"{ten[m]['cpu_seconds']:.0f} s", "≤ 30 s"]
+        for m in ten if m != "pca"
     ]  # fmt: skip
     big = results.get("layouts_100k")
     if big:
@@ -201,8 +210,13 @@ shared the 2 cores).
 
 {table}
 
-- The randomized PCA takes {common.ratio_cell(pca["ratio"])} the time of numpy's exact SVD of the
-  same 10,000 × 1,280 matrix.
+- The randomized PCA takes {common.ratio_cell(pca["ratio"])} the time of the exact PCA of the same
+  10,000 × 1,280 matrix (the covariance's eigenvectors). Its 0.9 s of CPU (both BLAS threads)
+  is the load-independent figure: alone on the machine it took 0.39 s.
+- UMAP and t-SNE run on one thread each (UMAP's seeded run is serial; openTSNE's threads
+  spin-wait on a busy machine), so their CPU seconds are what an idle 2-core machine would
+  take: both miss the 30 s target by about 1.3–1.7×. For 10,000 images and more, prefer PCA
+  or UMAP; the map is computed on the worker with progress and Cancel either way.
 - The index query takes {common.ratio_cell(knn["ratio"])} the time of the exact query; recall@10
   against exact search {knn["recall_at_10"]:.3f}; building the index took {knn["build_seconds"]:.1f} s
   ({knn["build_cpu_seconds"]:.1f} s CPU). usearch's HNSW index (f32, 2 threads) answered in

@@ -156,7 +156,7 @@ class Exploring(QObject):
         skipped = f"; {len(result.failed)} could not be read" if result.failed else ""
         self.panel.show_status(
             f"{len(result.paths)} images by {METHOD_NAMES[result.request.method]}, coloured by "
-            f"{result.color_by}{skipped}. Click a point to open it; Shift+drag to select."
+            f"{result.color_by}{skipped}. Click a point to open it; Shift+drag: box, Ctrl+drag: lasso."
         )
 
     def _on_panel_source_chosen(self, kind: str) -> None:
