@@ -59,7 +59,8 @@ def test_gui_imports_no_tensorflow_at_module_level():
 
 
 def test_importing_every_gui_module_leaves_tensorflow_unloaded():
-    """Catches indirect imports too (gui -> a heavy core module -> tensorflow)."""
+    """Catches indirect imports too (gui -> a heavy core module -> tensorflow); the Feature
+    map's layout and search libraries (umap, numba, openTSNE, faiss, scikit-learn) too."""
     modules = sorted(
         ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         for p in (ROOT / "gui").rglob("*.py")
@@ -68,7 +69,8 @@ def test_importing_every_gui_module_leaves_tensorflow_unloaded():
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras',"
+        " 'umap', 'numba', 'openTSNE', 'faiss', 'sklearn'))\n"
         "print(','.join(heavy[:5]))\n"
     )
     result = subprocess.run(

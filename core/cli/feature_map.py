@@ -39,6 +39,7 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     from core.explore.export import MAP_FORMATS, render_map, write_map_csv, write_map_png
+    from core.explore.layout import NAMES
     from core.ops import OpContext, run_request
     from core.ops.feature_map import MapRequest
 
@@ -68,12 +69,12 @@ def run(args) -> int:
                 result.groups,
                 list(result.paths),
                 args.thumbnails,
-                title=f"{source.describe()}: {args.method.upper()}, coloured by {result.color_by}",
+                title=f"{source.describe()}: {NAMES[args.method]}, coloured by {result.color_by}",
             )
             write_map_png(args.out, image, args.overwrite)
     groups = len(result.groups)
     bars.write(
-        f"Wrote a {args.method} map of {len(result.paths)} images to {args.out} "
+        f"Wrote a {NAMES[args.method]} map of {len(result.paths)} images to {args.out} "
         f"(coloured by {result.color_by}: {groups} group{'s' if groups != 1 else ''})"
     )
     return EXIT_SOME_FAILED if result.failed else EXIT_OK

@@ -83,6 +83,11 @@ def features_of(
     missing = [p for p in paths if known[str(p)] is None]
     failed: list[tuple[str, str]] = []
     if missing:
+        from core.ops.extract import ONNX_PAYS_FROM
+
+        use_onnx = getattr(engine.backend, "use_onnx_for_layers", None)
+        if use_onnx is not None and len(missing) >= ONNX_PAYS_FROM:
+            use_onnx([layer])  # as extract does for a folder: converting pays off
         computed = engine.extract_features(
             missing, layer, pooling, batch_size=batch_size, progress=progress, cancel=cancel
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.explore.features import normalized
-from core.explore.neighbours import NeighbourIndex
+from core.explore.neighbours import DUPLICATE_PROBES, NeighbourIndex
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 DEFAULT_THRESHOLD = 0.95  # cosine similarity: re-encodes, resizes, small crops of one photo
@@ -54,7 +54,7 @@ def duplicate_groups(
             s = block[i, j]
             i = i + start
         else:
-            keys, found = index.search(index.unit[start:stop], _NEIGHBOURS + 1)
+            keys, found = index.search(index.unit[start:stop], _NEIGHBOURS + 1, DUPLICATE_PROBES)
             keep = found >= threshold
             i = np.nonzero(keep)[0] + start
             j, s = keys[keep], found[keep]

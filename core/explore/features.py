@@ -6,6 +6,7 @@ is the class (the layout training folders have).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class FeatureTable:
     paths: list[str]
     metadata: dict = field(default_factory=dict)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    _rows: dict | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -41,12 +43,12 @@ class FeatureTable:
         return len(self.vectors)
 
     def index_of(self, path: str | Path) -> int | None:
-        """The row of an image, matched by its path as stored or resolved; None if absent."""
-        wanted = {str(path), str(Path(path).resolve())}
-        for i, stored in enumerate(self.paths):
-            if stored in wanted or str(Path(stored).resolve()) in wanted:
-                return i
-        return None
+        """The row of an image, matched by its path as stored or made absolute; None if absent."""
+        if self._rows is None:  # built once: tables hold up to 100,000s of rows
+            self._rows = {os.path.abspath(p): i for i, p in reversed(list(enumerate(self.paths)))}
+            self._rows.update({p: i for i, p in reversed(list(enumerate(self.paths)))})
+        found = self._rows.get(str(path))
+        return found if found is not None else self._rows.get(os.path.abspath(path))
 
 
 def is_feature_file(path: str | Path) -> bool:

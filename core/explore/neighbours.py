@@ -2,9 +2,9 @@
 
 Exact search is one matrix-vector product over all rows: it reads every vector, about
 60 ms for 100,000 vectors of 1,280 dimensions on 2 cores, so above EXACT_LIMIT numbers an
-index answers instead. faiss-cpu's IVF index (k-means lists, PROBES of them searched) was
+index answers instead. faiss-cpu's IVF index (k-means lists, 1 in PROBE_SHARE searched) was
 measured against usearch's HNSW on 100,000×1,280 (bench/explore.py, docs/BENCHMARKS.md):
-both query in milliseconds with recall near 1, but HNSW took 229 s to build and IVF 12 s.
+both query in milliseconds, but HNSW took 229 s to build and IVF 12 s.
 The index is built once per feature table, on the worker.
 """
 
@@ -18,7 +18,10 @@ from core.explore.features import normalized
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
 EXACT_LIMIT = 20_000 * 1280  # rows × dimensions searched exactly
-PROBES = 16  # inverted lists searched per query
+# Inverted lists searched per query: about 1 in 12 (at least 16). On hard synthetic data
+# (a neighbour's similarity barely above the 1,000th's) that finds 87% of the true top 10
+# (16 lists: 57%); near-duplicates sit in their query's own list and need few.
+PROBE_SHARE, MIN_PROBES, DUPLICATE_PROBES = 12, 16, 4
 _BLOCK = 1024  # query rows per matrix product when every row is a query
 
 
@@ -48,11 +51,16 @@ class NeighbourIndex:
     def __len__(self) -> int:
         return len(self.unit)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, similarities), each len(queries)×k, best first (k ≤ len(self))."""
+    def search(
+        self, queries: np.ndarray, k: int, probes: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, similarities), each len(queries)×k, best first (k ≤ len(self)).
+
+        probes: inverted lists searched (the index only); None for the default share."""
         q = normalized(np.atleast_2d(queries))
         k = min(k, len(self.unit))
         if self._index is not None:
+            self._index.nprobe = probes or max(MIN_PROBES, self._index.nlist // PROBE_SHARE)
             similarity, keys = self._index.search(np.ascontiguousarray(q), k)
             return keys.astype(np.int64), similarity.astype(np.float32)
         keys, sims = [], []
@@ -88,5 +96,4 @@ def _ivf(unit: np.ndarray, progress, cancel):
         stop = min(start + chunk, n)
         index.add(unit[start:stop])
         progress(stop, n, "Indexing features for similarity search…")
-    index.nprobe = PROBES
     return index

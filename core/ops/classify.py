@@ -38,7 +38,9 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
         return len(request.paths)
     count = 0
     features = cache = None
-    if request.keep_features:
+    # Only where the predictions run on TensorFlow anyway: on ONNX Runtime a second output
+    # would bring TensorFlow in (and lose ONNX's speed) for every image classified.
+    if request.keep_features and engine.backend.name == "keras":
         from core.explore.cache import feature_cache
 
         layer = engine.default_feature_layer()

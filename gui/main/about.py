@@ -33,7 +33,10 @@ SHORTCUTS = [
     ("Ctrl+Shift+X", "Export the explanation heatmap as PNG"),
     ("Ctrl+Alt+C", "Compare with another model: its top-5 and heatmap side by side"),
     ("Ctrl+Alt+O", "Export the model as ONNX (checked against TensorFlow)"),
-    ("Ctrl+M", "Show or hide the Feature map (click a point to open it, Shift+drag to select)"),
+    (
+        "Ctrl+M",
+        "Show or hide the Feature map (click a point to open it; Shift+drag: box, Ctrl+drag: lasso)",
+    ),
     ("Ctrl+Shift+D", "Find near-duplicates and the least typical images"),
     ("Esc", "Cancel the running work"),
     ("F1", "This list of shortcuts"),

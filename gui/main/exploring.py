@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from core.explore.features import FEATURE_SUFFIXES
+from core.explore.layout import NAMES as METHOD_NAMES
 from core.io.atomic import atomic_path
 from core.ops.copy_images import CopyImagesRequest
 from core.ops.duplicates import DuplicatesRequest
@@ -124,7 +125,7 @@ class Exploring(QObject):
             self._predicted(self.source),
         )
         self._wanted = request
-        text = f"Mapping {self.source.describe()} ({request.method.upper()})…"
+        text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
         self._run(request, "map", text, self._on_map_done)
 
     def _window_source(self) -> FeatureSource | None:
@@ -154,8 +155,8 @@ class Exploring(QObject):
         self.view.set_map(result.points, result.paths, result.labels, result.groups)
         skipped = f"; {len(result.failed)} could not be read" if result.failed else ""
         self.panel.show_status(
-            f"{len(result.paths)} images by {result.request.method.upper()}, coloured by "
-            f"{result.color_by}{skipped}. Click a point to open it; Shift+drag to select."
+            f"{len(result.paths)} images by {METHOD_NAMES[result.request.method]}, coloured by "
+            f"{result.color_by}{skipped}. Click a point to open it; Shift+drag: box, Ctrl+drag: lasso."
         )
 
     def _on_panel_source_chosen(self, kind: str) -> None:
@@ -280,11 +281,19 @@ class Exploring(QObject):
             priority=priority,
             on_done=done,
             on_error=failed,
-            on_cancelled=lambda: status.done(key, "Cancelled"),
+            on_cancelled=lambda: self._on_cancelled(key, request),
             on_progress=lambda d, t, message: status.busy(key, message, d, t),
         )
         status.busy(key, text, 0, 0)
         self.panel.show_status(text)
+
+    def _on_cancelled(self, key: str, request) -> None:
+        if key == "map" and request is not self._wanted:
+            return  # superseded by a newer map, which is running now
+        self.window.task_status.done(key, "Cancelled")
+        if key == "map":
+            self._wanted = None  # so showing the dock again maps anew
+        self.panel.show_status("Cancelled. Press Map to start again.")
 
     def _on_view_thumbnails_wanted(self, paths: list[str]) -> None:
         for path in paths:

@@ -96,6 +96,8 @@ class FeatureMapPanel(QWidget):
         self.similar.setViewMode(QListWidget.ViewMode.IconMode)
         self.similar.setIconSize(QSize(STRIP_SIDE, STRIP_SIDE))
         self.similar.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.similar.setMovement(QListWidget.Movement.Static)
+        self.similar.setGridSize(QSize(STRIP_SIDE + 40, STRIP_SIDE + 44))  # icon and two lines
         self.similar.setWordWrap(True)
 
         self.threshold = QDoubleSpinBox()
@@ -124,6 +126,7 @@ class FeatureMapPanel(QWidget):
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([900, 360])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)

@@ -1,6 +1,6 @@
 """The feature map: one point per image, coloured by group, with a legend; thumbnails on hover
 and drawn in place when zoomed in; click a point to open its image; Shift+drag (or the
-selection mode) draws a box that selects the points inside it.
+selection mode) draws a box that selects the points inside it, Ctrl+drag a lasso.
 
 Drawn with pyqtgraph: one ScatterPlotItem per colour group (one brush each, so 100,000
 points draw fast), plus an overlay item for the selection and the highlighted images.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPixmap
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem
 
 from core.explore.export import group_colors
 
@@ -27,13 +27,28 @@ class _MapViewBox(pg.ViewBox):
     clicked = Signal(QPointF)
     hovered = Signal(object)  # QPointF, or None when the pointer left
     box_selected = Signal(QRectF)
+    lasso_selected = Signal(object)  # N×2 array: the polygon drawn, in view coordinates
 
     def __init__(self) -> None:
         super().__init__()
         self.select_mode = False
+        self._lasso: list[QPointF] = []
+        self._lasso_item = QGraphicsPathItem()
+        self._lasso_item.setPen(pg.mkPen("#1f77b4", width=2, style=Qt.PenStyle.DashLine))
+        self._lasso_item.setZValue(30)
+        self._lasso_item.hide()
+        self.addItem(self._lasso_item, ignoreBounds=True)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
-        selecting = self.select_mode or ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        modifiers = ev.modifiers()
+        if (
+            ev.button() == Qt.MouseButton.LeftButton
+            and modifiers & Qt.KeyboardModifier.ControlModifier
+        ):
+            ev.accept()
+            self._drag_lasso(ev)
+            return
+        selecting = self.select_mode or modifiers & Qt.KeyboardModifier.ShiftModifier
         if ev.button() != Qt.MouseButton.LeftButton or not selecting:
             super().mouseDragEvent(ev, axis)
             return
@@ -44,6 +59,22 @@ class _MapViewBox(pg.ViewBox):
             self.box_selected.emit(self.childGroup.mapRectFromParent(rect))
         else:
             self.updateScaleBox(ev.buttonDownPos(), ev.pos())
+
+    def _drag_lasso(self, ev) -> None:
+        """Ctrl+drag: a free-hand outline; the points inside it are selected on release."""
+        if ev.isStart():
+            self._lasso = [self.mapToView(ev.buttonDownPos())]
+        self._lasso.append(self.mapToView(ev.pos()))
+        path = QPainterPath(self._lasso[0])
+        for point in self._lasso[1:]:
+            path.lineTo(point)
+        path.closeSubpath()
+        self._lasso_item.setPath(path)
+        self._lasso_item.show()
+        if ev.isFinish():
+            self._lasso_item.hide()
+            self.lasso_selected.emit(np.array([(p.x(), p.y()) for p in self._lasso]))
+            self._lasso = []
 
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -75,7 +106,9 @@ class FeatureMapView(pg.PlotWidget):
         self.hideAxis("left")
         self.hideAxis("bottom")
         self.box.setAspectLocked(False)
-        self.legend = self.addLegend(offset=(10, 10), labelTextColor="k")
+        self.legend = self.addLegend(
+            offset=(10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200)
+        )
         self.points = np.zeros((0, 2))
         self.paths: list[str] = []
         self.labels: list[str] = []
@@ -86,6 +119,7 @@ class FeatureMapView(pg.PlotWidget):
         self._selected: list[int] = []
         self._highlighted: list[int] = []
         self._pixmaps: dict[str, QPixmap] = {}
+        self._colors: dict[str, tuple[int, int, int]] = {}
         self._in_place: dict[int, QGraphicsPixmapItem] = {}
         self._hover = QGraphicsPixmapItem()
         self._hover.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
@@ -96,6 +130,7 @@ class FeatureMapView(pg.PlotWidget):
         self.box.clicked.connect(self._on_box_clicked)
         self.box.hovered.connect(self._on_box_hovered)
         self.box.box_selected.connect(self._on_box_box_selected)
+        self.box.lasso_selected.connect(self._on_box_lasso_selected)
         self.box.sigRangeChanged.connect(self._update_in_place)
 
     # -- contents ---------------------------------------------------------------------------
@@ -110,7 +145,7 @@ class FeatureMapView(pg.PlotWidget):
         self.paths, self.labels = list(paths), list(labels)
         self._selected, self._highlighted = [], []
         self._marks.setData([], [])
-        colors = group_colors(groups)
+        colors = self._colors = group_colors(groups)
         names = np.asarray(self.labels)
         self._scatters = []
         size = 8 if len(self.points) < 5000 else 4
@@ -211,6 +246,11 @@ class FeatureMapView(pg.PlotWidget):
         self._draw_marks()
         self.selection_changed.emit(self.selected_paths())
 
+    def _on_box_lasso_selected(self, polygon: np.ndarray) -> None:
+        self._selected = [int(i) for i in np.nonzero(inside_polygon(self.points, polygon))[0]]
+        self._draw_marks()
+        self.selection_changed.emit(self.selected_paths())
+
     def _draw_marks(self) -> None:
         rows = self._selected + [i for i in self._highlighted if i not in self._selected]
         if not rows:
@@ -251,6 +291,16 @@ class FeatureMapView(pg.PlotWidget):
         if missing:
             self.thumbnails_wanted.emit(missing)
 
+    def _framed(self, pixmap: QPixmap, label: str) -> QPixmap:
+        """A thumbnail in a frame of its group's colour, so colours stay readable zoomed in."""
+        scaled = pixmap.scaled(IN_PLACE_SIDE, IN_PLACE_SIDE, Qt.AspectRatioMode.KeepAspectRatio)
+        framed = QPixmap(scaled.width() + 4, scaled.height() + 4)
+        framed.fill(QColor(*self._colors.get(label, (160, 160, 160))))
+        painter = QPainter(framed)
+        painter.drawPixmap(2, 2, scaled)
+        painter.end()
+        return framed
+
     def in_place_count(self) -> int:
         return len(self._in_place)
 
@@ -262,3 +312,17 @@ class FeatureMapView(pg.PlotWidget):
             self.box.removeItem(item)
         self._in_place.clear()
         self._hover.hide()
+
+
+def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Which points lie inside a closed polygon (even-odd rule), for all points at once."""
+    if len(polygon) < 3 or not len(points):
+        return np.zeros(len(points), bool)
+    x, y = points[:, 0], points[:, 1]
+    inside = np.zeros(len(points), bool)
+    for (x1, y1), (x2, y2) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+        crosses = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        inside ^= crosses & (x < at)
+    return inside

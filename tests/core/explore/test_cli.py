@@ -35,7 +35,7 @@ def test_map_csv_of_a_features_file_separates_its_folders(features_npz, tmp_path
     assert {row["label"] for row in rows} == {"cat", "dog", "fish"}
     points = np.array([[float(row["x"]), float(row["y"])] for row in rows])
     assert knn_accuracy(points, labels) > 0.9
-    assert "pca map of 121 images" in capsys.readouterr().err
+    assert "PCA map of 121 images" in capsys.readouterr().err
 
 
 def test_map_png_has_a_colour_per_folder_and_a_legend(features_npz, tmp_path):

@@ -35,6 +35,16 @@ def test_umap_separates_known_classes_and_reports_its_epochs(dataset):
     counted = [(d, t) for d, t, m in reports if m == "Computing UMAP…" and t]
     assert counted and counted[-1][0] == counted[-1][1]  # the epochs ran to the end
 
+    # Cancel stops it inside the epoch loop (umap-learn itself has no way to stop).
+    token = CancelToken()
+
+    def cancel_at_first_epoch(done, total, message):
+        if message == "Computing UMAP…":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        layout(vectors, "umap", progress=cancel_at_first_epoch, cancel=token)
+
 
 def test_a_cancelled_tsne_stops(dataset):
     token = CancelToken()

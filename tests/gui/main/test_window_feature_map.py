@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 
+import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -28,11 +29,18 @@ def _mouse(widget, kind, pos: QPoint, buttons, modifiers=Qt.KeyboardModifier.NoM
 
 def _drag(widget, start: QPoint, end: QPoint, modifiers) -> None:
     """Press, move in steps and release, as a hand on a mouse does."""
-    _mouse(widget, QEvent.Type.MouseButtonPress, start, LEFT, modifiers)
-    for step in range(1, 11):
-        at = start + (end - start) * (step / 10)
-        _mouse(widget, QEvent.Type.MouseMove, at, LEFT, modifiers)
-    _mouse(widget, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton, modifiers)
+    _drag_along(widget, [start, end], modifiers)
+
+
+def _drag_along(widget, corners: list[QPoint], modifiers) -> None:
+    """Press at the first corner, move through the others in steps, release at the last."""
+    _mouse(widget, QEvent.Type.MouseButtonPress, corners[0], LEFT, modifiers)
+    for start, end in zip(corners, corners[1:], strict=False):
+        for step in range(1, 11):
+            _mouse(
+                widget, QEvent.Type.MouseMove, start + (end - start) * (step / 10), LEFT, modifiers
+            )
+    _mouse(widget, QEvent.Type.MouseButtonRelease, corners[-1], Qt.MouseButton.NoButton, modifiers)
 
 
 def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, monkeypatch):
@@ -102,6 +110,17 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, 
     qtbot.mouseClick(exploring.panel.save_list, LEFT)
     assert sorted(listed.read_text().splitlines()) == sorted(paths)
 
+    # Ctrl+drag a lasso around the coffee's point alone: only it is selected. (pyqtgraph
+    # drops mouse moves closer than 10 ms apart; a hand's are, these need not be.)
+    monkeypatch.setitem(pg.CONFIG_OPTIONS, "mouseRateLimit", 0)
+    coffee = view.view_position(paths[1])
+    ring = [
+        coffee + QPoint(dx, dy)
+        for dx, dy in ((-15, -15), (15, -15), (15, 15), (-15, 15), (-15, -14))
+    ]
+    _drag_along(viewport, ring, Qt.KeyboardModifier.ControlModifier)
+    assert view.selected_paths() == [paths[1]]
+
     # Ctrl+Shift+D: the cat and its copy are one group of near-duplicates.
     qtbot.keyClick(window, Qt.Key.Key_D, CTRL_SHIFT)
     wait_idle(window)
@@ -121,3 +140,31 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, 
     # Ctrl+M again hides the dock.
     qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert not exploring.dock.isVisible()
+
+
+def test_a_features_file_mapped_by_tsne_and_cancelled_with_esc(
+    window, tmp_path, qtbot, monkeypatch
+):
+    from core.io.export import write_features
+    from tests.core.explore.synthetic import clustered
+
+    vectors, labels = clustered(classes=4, per_class=150, dims=32)
+    names = [f"/data/class{label}/{i}.jpg" for i, label in enumerate(labels)]
+    features = write_features(tmp_path / "f.npz", vectors, names, {"model": "x"})
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(features), ""))
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    panel = window.exploring.panel
+    wait_idle(window)
+    # The keyboard on the closed combos: t-SNE, then "A features file…".
+    panel.method.setFocus()
+    qtbot.keyClick(panel.method, Qt.Key.Key_Down)
+    qtbot.keyClick(panel.method, Qt.Key.Key_Down)
+    assert panel.choice(panel.method) == "tsne"
+    panel.source.setFocus()
+    qtbot.keyClick(panel.source, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: "Computing t-SNE" in window.task_status.text())
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    wait_idle(window)
+    assert panel.status.text() == "Cancelled. Press Map to start again."
+    assert window.exploring.result is None  # nothing mapped: the window had no images
+    assert window.task_status.text() == "Cancelled"
