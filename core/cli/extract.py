@@ -11,10 +11,14 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_backend_option,
+    add_fit_options,
     add_model_options,
     at_least_one,
+    backend_notice,
     check_output,
     load_model,
+    open_engine,
     resolve_layer,
 )
 from core.cli.progress import ProgressBars
@@ -28,6 +32,8 @@ def add_parser(subparsers):
         NAME, help="export feature vectors; format from --out's extension"
     )
     add_model_options(parser)
+    add_fit_options(parser)
+    add_backend_option(parser)
     parser.add_argument(
         "--layer",
         "-l",
@@ -120,12 +126,11 @@ def require_some_image(paths: list[str]) -> None:
 
 
 def _run_local(args) -> int:
-    from core.engine.engine import Engine
     from core.ops import OpContext, run_request
     from core.ops.extract import ExtractRequest
 
     with ProgressBars() as bars:
-        engine = Engine(load_model(args, bars))
+        engine = open_engine(args, bars)
         layer = resolve_layer(engine, args.layer, args.model) if args.layer else None
 
         def unreadable(item) -> None:
@@ -147,6 +152,7 @@ def _run_local(args) -> int:
         )
         # No readable image at all: the op raises ExportError (exit 1) after the reasons.
         result = run_request(engine, request, OpContext(progress=bars.progress, partial=unreadable))
+        backend_notice(engine, bars)
     if result.resumed:
         bars.write(f"Resumed after {result.resumed} images done before")
     if result.failed:

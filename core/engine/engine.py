@@ -36,6 +36,7 @@ class ImageResult:
     path: Path
     predictions: list[Label] | None = None
     error: str | None = None
+    vector: np.ndarray | None = None  # pooled features, when asked for with the labels
 
     def to_dict(self) -> dict:
         if self.error is not None:
@@ -163,19 +164,46 @@ class Engine:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
+        features: tuple[str, str] | None = None,
     ) -> Iterator[ImageResult]:
-        """Classify images and folders, yielding one result per image in order; bad files fail alone."""
+        """Classify images and folders, yielding one result per image in order; bad files fail alone.
+
+        features: (layer, pooling) whose vectors come with the labels, from the same pass.
+        """
         for batch in self.batches(find_images(paths), batch_size, progress, cancel):
             good = [(path, image) for path, image, error in batch if error is None]
-            labels = (
-                self.classify_arrays([image for _, image in good], top, prepared=True)
-                if good
-                else []
-            )
-            by_path = dict(zip([path for path, _ in good], labels, strict=True))
+            images = [image for _, image in good]
+            vectors = [None] * len(good)
+            if not good:
+                labels = []
+            elif features is None:
+                labels = self.classify_arrays(images, top, prepared=True)
+            else:
+                labels, vectors = self.classify_with_features(images, *features, top)
+            found = {
+                path: (label, vector)
+                for (path, _), label, vector in zip(good, labels, vectors, strict=True)
+            }
             for path, _image, error in batch:
                 cancel.raise_if_cancelled()
-                yield ImageResult(path, by_path.get(path), error)
+                label, vector = found.get(path, (None, None))
+                yield ImageResult(path, label, error, vector)
+
+    def classify_with_features(
+        self, images: Sequence[np.ndarray], layer: str, pooling: str, top: int = 5
+    ) -> tuple[list[list[Label]], np.ndarray]:
+        """Top-k labels and pooled features of fitted images in one forward pass."""
+        output = self.output_layer()
+        outputs = self.layer_outputs(self._batch(images, prepared=True), [output, layer])
+        probabilities = as_probabilities(outputs[output])
+        labels = [
+            top_k(p, top, self.loaded.class_names, self.loaded.class_ids) for p in probabilities
+        ]
+        return labels, pool_features(outputs[layer], pooling).astype(np.float32)
+
+    def output_layer(self) -> str:
+        """The path of the layer whose output is the model's (the last top-level layer)."""
+        return [node for node in self.layer_tree() if node.class_name != "InputLayer"][-1].path
 
     # -- layers ---------------------------------------------------------------------------
 
@@ -236,8 +264,13 @@ class Engine:
             "resize": self.resize_mode,
             "crop_fraction": loaded.crop_fraction,
             "weights": loaded.weights,
-            "backend": self.backend.name,
+            "backend": self.backend_for([layer]),
         }
+
+    def backend_for(self, layer_paths: Sequence[str]) -> str:
+        """The runtime that computes these layers: "keras" or "onnx"."""
+        name_for = getattr(self.backend, "name_for", None)
+        return name_for(layer_paths) if name_for else self.backend.name
 
     def features(
         self, images: Sequence[np.ndarray], layer: str, pooling: str, prepared: bool = False

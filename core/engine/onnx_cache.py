@@ -21,6 +21,7 @@ from pathlib import Path
 
 import core
 from core.io.atomic import atomic_path
+from core.io.images import DEFAULT_RESIZE
 from core.io.paths import app_cache_dir, builtin_model_cache, keras_models_dir
 from core.models.layers import LayerNode
 from core.models.loaded import LoadedModel
@@ -106,6 +107,12 @@ class MemoryEntry(Entry):
     @property
     def model_source(self) -> str | bytes:
         return self.data
+
+
+def entry_bytes(entry: Entry) -> bytes:
+    """The serialized ONNX model of an entry, from memory or from its file."""
+    source = entry.model_source
+    return source if isinstance(source, bytes) else Path(source).read_bytes()
 
 
 def _sidecar_path(key: str) -> Path:
@@ -260,7 +267,9 @@ def describe_loaded(loaded: LoadedModel, tree: list[LayerNode]) -> dict:
         "weights": loaded.weights,
         "include_top": loaded.include_top,
         "notes": list(loaded.notes),
-        "resize": loaded.resize,
+        # The model's own policy only: a --resize asked for this time is not the model's.
+        "resize": loaded.resize if loaded.resize_fixed else DEFAULT_RESIZE,
+        "resize_fixed": loaded.resize_fixed,
         "crop_fraction": loaded.crop_fraction,
         "output_shape": list(shape) if isinstance(shape, tuple) else None,
         "layers": [node.to_dict() for node in tree],
@@ -300,6 +309,7 @@ def stored_loaded(description: dict) -> LoadedModel:
         include_top=description["include_top"],
         notes=list(description.get("notes", [])),
         resize=description["resize"],
+        resize_fixed=description.get("resize_fixed", False),
         crop_fraction=description["crop_fraction"],
         output_shape=tuple(shape) if shape is not None else None,
     )

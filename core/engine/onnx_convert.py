@@ -32,7 +32,23 @@ def to_onnx(forward) -> bytes:
         proto, _ = tf2onnx.convert.from_function(
             forward, input_signature=forward.input_signature, opset=OPSET
         )
+    _captures_as_constants(proto, forward)
     return proto.SerializeToString()
+
+
+def _captures_as_constants(proto, forward) -> None:
+    """Constants the traced function captures from outside (a Normalization layer's mean and
+    variance) come out of tf2onnx as extra graph inputs; store their values in the model."""
+    from onnx import numpy_helper
+
+    graph = forward.get_concrete_function().graph
+    values = {inner.name: outer for outer, inner in graph.captures}
+    for graph_input in list(proto.graph.input)[1:]:
+        outer = values.get(graph_input.name)
+        if outer is None or not hasattr(outer, "numpy"):
+            continue
+        proto.graph.initializer.append(numpy_helper.from_array(outer.numpy(), graph_input.name))
+        proto.graph.input.remove(graph_input)
 
 
 def unopenable(data: bytes) -> str | None:

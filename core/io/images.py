@@ -1,4 +1,4 @@
-"""Reading image files as RGB arrays, fitting them to a model's input, and finding them on disk.
+"""Reading image files as RGB arrays and fitting them to a model's input (listing: core.io.listing).
 
 Light module: stdlib, numpy and Pillow only, so the GUI can import it on its main thread.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 import threading
 import warnings
@@ -20,12 +19,17 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageLoadError
+from core.io.listing import (  # noqa: F401  (their old home)
+    IMAGE_SUFFIXES,
+    count_images,
+    find_images,
+    iter_images,
+)
 from core.progress import NEVER_CANCELLED, CancelToken
 
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-    | {".heic", ".heif", ".hif", ".avif"}  # phone photos: pillow-heif, and Pillow's own AVIF
-)
+# How a photo is fitted to a network's input. "crop": scale the shorter side, keep the
+# centre (the ImageNet evaluation recipe, each model's crop fraction). "squash": stretch the
+# whole photo, exactly as keras.utils.load_img(path, target_size=...) does.
 RESIZE_MODES = ("crop", "squash")
 DEFAULT_RESIZE = "crop"
 
@@ -76,10 +80,10 @@ def load_fitted(
     Pixels may differ from the full-resolution path by about one grey level.
     """
     _check_resize(size, mode)
-    # Crop mode keeps 87.5% of the shorter side, squash the whole side; either way a shorter
-    # side of min_side pixels still fills the input without upsampling, whatever the EXIF
-    # orientation does to width and height.
-    min_side = math.ceil(max(size) / (crop_fraction if mode == "crop" else 1.0))
+    # Crop mode keeps 87.5% of the shorter side: a shorter side of min_side pixels still
+    # fills the input without upsampling, whatever the EXIF orientation does to width and
+    # height. Squash decodes in full, as keras.utils.load_img does, so its pixels are the same.
+    min_side = math.ceil(max(size) / crop_fraction) if mode == "crop" else None
     return np.array(_fit(_read_rgb(Path(path), min_side), size, mode, crop_fraction))
 
 
@@ -253,8 +257,12 @@ def fit_box(
 
 def _fit(pil: Image.Image, size: tuple[int, int], mode: str, crop_fraction: float) -> Image.Image:
     height, width = size
+    if mode == "squash":
+        # The classic Keras recipe: keras.utils.load_img(path, target_size=size) stretches
+        # the whole picture with nearest-neighbour sampling (its default interpolation).
+        return pil.resize((width, height), Image.Resampling.NEAREST)
     # Resizing just the box is the same as resize-then-crop, without resizing pixels we drop.
-    box = fit_box(pil.size, size, mode, crop_fraction) if mode == "crop" else None
+    box = fit_box(pil.size, size, mode, crop_fraction)
     return pil.resize((width, height), Image.Resampling.BILINEAR, box=box)
 
 
@@ -281,73 +289,6 @@ def to_thumbnail(image: np.ndarray, max_side: int = 128) -> np.ndarray:
     pil = Image.fromarray(image)
     pil.thumbnail((max_side, max_side))
     return np.array(pil)
-
-
-def find_images(paths: Iterable[str | Path], recursive: bool = True) -> list[Path]:
-    """Expand folders into their image files; keep explicit files whatever their suffix.
-
-    Within a folder, files come first and then subfolders, each in natural order (img2
-    before img10). Hidden names inside folders are skipped; duplicates are dropped.
-    """
-    return list(iter_images(paths, recursive))
-
-
-def iter_images(paths: Iterable[str | Path], recursive: bool = True) -> Iterator[Path]:
-    """find_images as a generator: the first files come before the whole tree is listed, and
-    a folder of a million photos is never held as a list (one folder's names at a time)."""
-    seen: set[str] = set()
-    for item in paths:
-        path = Path(item)
-        # An explicit file is kept even if unreadable or unknown, so the user gets an error
-        # for it rather than silence.
-        candidates = _walk(path, recursive, set()) if os.path.isdir(path) else [path]
-        for candidate in candidates:
-            key = os.path.realpath(candidate)
-            if key not in seen:
-                seen.add(key)
-                yield candidate
-
-
-def count_images(paths: Iterable[str | Path], recursive: bool = True) -> int:
-    """How many images iter_images yields, without keeping them."""
-    return sum(1 for _ in iter_images(paths, recursive))
-
-
-def _walk(folder: Path, recursive: bool, visited: set[str]) -> Iterator[Path]:
-    real = os.path.realpath(folder)
-    if real in visited:  # a symlink loop
-        return
-    visited.add(real)
-    # Only the names are kept while the folder is read (not os.DirEntry objects), so a
-    # folder of 100,000 photos costs a few megabytes to list.
-    files, subfolders = [], []
-    try:
-        with os.scandir(folder) as it:
-            for entry in it:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir():
-                        subfolders.append(name)
-                    elif os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES and entry.is_file():
-                        files.append(name)
-                except OSError:
-                    continue
-    except OSError:
-        return  # an unreadable subfolder should not abort a whole drop
-    files.sort(key=_natural_key)
-    for name in files:
-        yield folder / name
-    if recursive:
-        subfolders.sort(key=_natural_key)
-        for name in subfolders:
-            yield from _walk(folder / name, recursive, visited)
-
-
-def _natural_key(name: str) -> tuple[list[str | int], str]:
-    parts = re.split(r"(\d+)", name)
-    return [int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)], name
 
 
 def iter_loaded(

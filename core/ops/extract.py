@@ -22,6 +22,9 @@ from core.ops.base import OpContext, Request, operation
 # work lost at most, and little memory.
 SHARD_IMAGES = 1024
 SHARD_BYTES = 32 << 20
+# Converting a cut model costs seconds once (then it is cached); ONNX Runtime saves some
+# milliseconds per image, so on a first run it pays from a few hundred images on.
+ONNX_PAYS_FROM = 200
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,13 @@ def extract(engine, request: ExtractRequest, ctx: OpContext) -> ExportResult:
     layer = engine.resolve_layer(request.layer) if request.layer else None
     layer = layer or engine.default_feature_layer()
     pooling = request.pooling or engine.default_pooling(layer)
+    _prefer_onnx(engine, request, layer)
     metadata = _plain(engine.feature_metadata(layer, pooling))
     settings = {
         "sources": [str(Path(p).absolute()) for p in request.paths],
         "batch_size": request.batch_size,
-        **metadata,
+        # The runtime is decided on the first batch and does not change the vectors.
+        **{key: value for key, value in metadata.items() if key != "backend"},
     }
     run = RunFolder(destination)
     if run.exists() and not (request.resume or request.restart):
@@ -87,6 +92,7 @@ def extract(engine, request: ExtractRequest, ctx: OpContext) -> ExportResult:
         resumed = run.done()
         listing = run.skip_done(iter_images(request.paths))
         _extract_into(engine, run, listing, layer, pooling, request, ctx, resumed, total)
+        metadata = _plain(engine.feature_metadata(layer, pooling))  # with the runtime that ran
         rows = ShardRows(run, metadata)
         if rows.layout.rows == 0:
             run.remove()  # nothing worth resuming
@@ -127,6 +133,17 @@ def _extract_into(engine, run, listing, layer, pooling, request, ctx, done, tota
     if paths:
         run.add(paths, errors, _stack(vectors))
     ctx.cancel.raise_if_cancelled()
+
+
+def _prefer_onnx(engine, request, layer: str) -> None:
+    """Run the layer on ONNX Runtime for a large folder, or when --backend onnx asks."""
+    use_onnx = getattr(engine.backend, "use_onnx_for_layers", None)
+    if use_onnx is None:
+        return
+    from core.io.images import count_images
+
+    if engine.backend.strict or count_images(request.paths) >= ONNX_PAYS_FROM:
+        use_onnx([layer])
 
 
 def _stack(vectors: list[np.ndarray]) -> np.ndarray:

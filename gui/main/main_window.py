@@ -22,8 +22,11 @@ from core.ops.load import LoadModelRequest, PreprocessingNeeded
 from gui.app.settings import Settings
 from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
+from gui.main.exploring import Exploring
+from gui.main.from_training import TrainedImageOpener
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
+from gui.main.runtime import Runtime
 from gui.main.save_png import save_png
 from gui.main.session import Session, all_layer_paths
 from gui.main.task_status import TaskStatus
@@ -56,12 +59,15 @@ class MainWindow(QMainWindow):
         self.activation_view = ActivationView()
         self.task_status = TaskStatus()
         self.statusBar().addPermanentWidget(self.task_status, 1)
+        self.runtime = Runtime(self)  # ONNX Runtime or TensorFlow: preference, status, export
 
         self.worker_stopped = False
         self.training_window: TrainingWindow | None = None  # made when first opened
         self.panes = WindowLayout(self)
         self.splitters = self.panes.splitters
         self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
+        self.exploring = Exploring(self)  # the Feature map dock
+        self.trained_images = TrainedImageOpener(self)  # training mistakes, with their model
 
         self.actions = build_menus(self)
         self._wire()
@@ -80,6 +86,7 @@ class MainWindow(QMainWindow):
             event.ignore()  # the user chose to keep a training run going
             return
         self.explaining.close()
+        self.exploring.close()
         self.panes.save(self.settings)
         self.settings.sync()
         self.worker_stopped = self.session.shutdown(timeout_s=2.0)
@@ -204,7 +211,7 @@ class MainWindow(QMainWindow):
     # -- model -----------------------------------------------------------------------------
 
     def load_model(self, request: LoadModelRequest) -> None:
-        self.session.load_model(request)
+        self.session.load_model(self.model_options.apply(request))  # resize, input size
 
     def open_model_file(self) -> None:
         start = (
@@ -220,11 +227,12 @@ class MainWindow(QMainWindow):
     def _on_session_model_loaded(self, info) -> None:
         badge = f"  ·  {RANDOM_BADGE}" if info.random_weights else ""
         self.setWindowTitle(f"ConvLens — {info.name}{badge}")
-        self.settings.last_model = info.key
+        if info.source != "trained":  # an unsaved classifier cannot be loaded next time
+            self.settings.last_model = info.key
         if info.source == "file":
             self.settings.add_recent_model(info.key)
-            self.model_selector.set_recent(self.settings.recent_models)
-        self.model_selector.rebuild()  # newly downloaded weights now show as cached
+        # Rebuilt: newly downloaded weights show as cached, entries that failed are gone.
+        self.model_selector.set_recent(self.settings.recent_models)
         self.model_selector.set_current(info.key, info.random_weights)
         self.image_pane.set_network_input(info.input_size, info.resize_mode)
         selected = self.layer_tree.selected_layer()
@@ -359,10 +367,7 @@ class MainWindow(QMainWindow):
         return view
 
     def _on_training_image_open_requested(self, path: str) -> None:
-        self.add_images([path])
-        self.image_pane.select_path(path)
-        self.raise_()
-        self.activateWindow()
+        self.trained_images.open(path, self.training_window.result)
 
     def _on_training_model_saved(self, path: str) -> None:
         self.settings.add_recent_model(path)

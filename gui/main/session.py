@@ -18,10 +18,11 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from core.io.images import find_images
@@ -29,7 +30,7 @@ from core.io.paths import app_cache_dir
 from core.ops.activations import ActivationsRequest
 from core.ops.classify import ClassifyRequest
 from core.ops.extract import ExtractRequest
-from core.ops.load import LoadModelRequest, ModelInfo
+from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
 from gui.main.image_listing import FolderLister
 from gui.widgets.error_dialog import user_message
@@ -60,6 +61,7 @@ class Session(QObject):
     failed = Signal(str, str, str)  # title, message, details: for an error dialog
     task_busy = Signal(str, str, int, int)  # key, text, done, total
     task_done = Signal(str, str)  # key, text
+    image_classified = Signal(object)  # core.ops.classify.Classified, as each arrives
     images_added = Signal(list)  # paths newly listed, in order (a folder: several times)
     nothing_added = Signal()  # what was dropped or opened held no new image
 
@@ -69,6 +71,8 @@ class Session(QObject):
         self.loader = ImageLoader(self)
         self.images = ImageListModel(self)
         self.model: ModelInfo | None = None
+        self.backend = "keras"  # what loads run on: "auto" (ONNX Runtime when verified) or "keras"
+        self.last_load: LoadModelRequest | None = None
         self.versions: dict[str, str] = {}
         self._replacing_load = False
         self._classify_chunks: dict[int, tuple[str, ...]] = {}  # chunk id -> its images
@@ -98,6 +102,8 @@ class Session(QObject):
         finally:
             self._replacing_load = False
         self._cancel_classification(user=False)
+        request = replace(request, backend=self.backend)
+        self.last_load = request
         job = self.worker.run(
             request,
             kind="load",
@@ -119,6 +125,9 @@ class Session(QObject):
         self.versions = dict(info.versions)
         self.task_done.emit("load", f"{info.name} ready")
         self.model_loaded.emit(info)
+        # After the views have been updated: the old model's garbage is collected here, on the
+        # GUI thread, where it is safe to destroy Qt objects (see settle_memory).
+        QTimer.singleShot(0, settle_memory)
         if self._layer and self._layer not in all_layer_paths(info.layers):
             self._layer = None
         self._schedule_classification()
@@ -259,7 +268,7 @@ class Session(QObject):
             chunk_id = next(self._chunk_ids)
             self._classify_chunks[chunk_id] = chunk
             self.worker.run(
-                ClassifyRequest(chunk),
+                ClassifyRequest(chunk, keep_features=True),  # for the Feature map
                 kind="classify",
                 supersede=False,
                 priority=BATCH_PRIORITY,
@@ -288,6 +297,7 @@ class Session(QObject):
 
     def _on_image_classified(self, result) -> None:
         entry = self.images.set_result(result.path, result.labels, result.error)
+        self.image_classified.emit(result)
         self._batch_done += 1
         self._batch_failed += result.error is not None
         self._report_batch()

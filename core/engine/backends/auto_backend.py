@@ -26,6 +26,7 @@ import numpy as np
 from core.engine.backends.onnx_backend import OnnxBackend
 from core.errors import ConvLensError
 from core.models.labels import as_probabilities
+from core.progress import ProgressCallback, no_progress
 
 TOLERANCE = 1e-4
 _WHOLE = None  # the key of the whole model's forward pass among the layer sets
@@ -82,11 +83,13 @@ class AutoBackend:
         self.strict = strict
         self.background = background
         self.notice: str | None = None  # one line: why TensorFlow answers
+        self.progress: ProgressCallback = no_progress  # told when a conversion starts
         self._routes: dict = {}  # layer set (None: whole model) → OnnxBackend, or None: TF
         self._pending: dict = {}  # layer set → Future of its cache entry
         self._entries: dict = {}  # layer set → its cache entry, converted, not yet verified
         self._wanted: set = set()
         self._lock = threading.Lock()
+        self._keras_future: Future | None = None
         if onnx is not None:
             self._routes[_WHOLE] = onnx
 
@@ -97,16 +100,41 @@ class AutoBackend:
         return "onnx" if self._routes.get(_WHOLE) is not None else "keras"
 
     @property
+    def status(self) -> str:
+        """ "onnx", "keras", or "converting" (TensorFlow answers while it converts)."""
+        if self.name == "onnx":
+            return "onnx"
+        converting = _WHOLE in self._pending or _WHOLE in self._entries
+        return "converting" if converting and _WHOLE not in self._routes else "keras"
+
+    def load_keras_in_background(self) -> None:
+        """Import TensorFlow and load the Keras model on a thread of its own, so that the
+        first layer or explanation asked for does not wait for it (the window, after its
+        first answer)."""
+        with self._lock:
+            if self._keras is None and self._keras_future is None and self._keras_loader:
+                self._keras_future = _in_thread(self._keras_loader, "convlens-tf-loader")
+
+    def name_for(self, layer_paths: Sequence[str]) -> str:
+        """What computed these layers' outputs: "onnx" or "keras"."""
+        return "onnx" if self._routes.get(tuple(layer_paths)) is not None else "keras"
+
+    @property
     def keras(self):
         """The KerasBackend, made on first use where the model came from the ONNX cache."""
         with self._lock:
             if self._keras is None:
-                self._keras = self._keras_loader()
+                future, self._keras_future = self._keras_future, None
+                self._keras = future.result() if future else self._keras_loader()
         return self._keras
 
     @property
     def keras_loaded(self) -> bool:
-        return self._keras is not None
+        """Whether the Keras model is there (loaded, or loaded in the background)."""
+        future = self._keras_future
+        if self._keras is not None:
+            return True
+        return future is not None and future.done() and future.exception() is None
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         onnx = self._onnx_for(_WHOLE, batch)
@@ -180,6 +208,8 @@ class AutoBackend:
             return onnx_convert.converted(forward, model, key, description)
 
         if not self.background:
+            what = self.loaded.name if key is _WHOLE else "the layers"
+            self.progress(0, 0, f"Converting {what} for ONNX Runtime (once: it is cached)…")
             try:
                 self._entries[key] = convert()
             except onnx_convert.ConversionFailed as exc:
@@ -238,7 +268,7 @@ class AutoBackend:
         self.notice = f"TensorFlow runs {what}: {reason}."
 
 
-def _in_thread(work: Callable[[], object]) -> Future:
+def _in_thread(work: Callable[[], object], name: str = "convlens-onnx-conversion") -> Future:
     """Run work on a daemon thread of its own; its Future holds the result."""
     future: Future = Future()
 
@@ -248,5 +278,5 @@ def _in_thread(work: Callable[[], object]) -> Future:
         except BaseException as exc:  # handed to whoever reads the future
             future.set_exception(exc)
 
-    threading.Thread(target=run, name="convlens-onnx-conversion", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future

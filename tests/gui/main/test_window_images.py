@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsView
 from gui.main.session import PASTED_MAX_AGE_S, Session, pasted_folder
 from gui.widgets.image_list import DONE, FAILED
 from tests.gui.conftest import wait_idle
+from tests.image_corpus import write_truncated
 
 
 def drop(widget, paths) -> tuple[QDragEnterEvent, QDropEvent]:
@@ -174,3 +175,16 @@ def test_copy_predictions_as_text(window, photos):
     lines = text.splitlines()
     assert lines[0] == "chelsea.jpg (EfficientNet-Lite0)"
     assert len(lines) == 6 and lines[1].startswith("1. ") and "%" in lines[1]
+
+
+def test_the_status_counts_what_was_classified(window, photos, tmp_path):
+    broken = []
+    for i in range(5):
+        broken.append(tmp_path / f"broken_{i}.jpg")
+        write_truncated(broken[-1])
+    drop(window, broken)
+    wait_idle(window)
+    assert window.task_status.text() == "None of the 5 images could be read"
+    drop(window, [photos["coffee"]])
+    wait_idle(window)
+    assert window.task_status.text() == "Classified 1 image"

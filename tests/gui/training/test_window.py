@@ -19,6 +19,7 @@ from gui.training import controller as training_controller
 from gui.training import window as training_view
 from gui.training.window import TrainingWindow, ask_stop_training, stop_training_box
 from tests.gui.conftest import open_window, wait_for_model, wait_idle
+from tests.gui.dialogs import answer_next_dialog
 from tests.image_corpus import write_truncated
 from tests.training_data import TEXTURES, make_texture_dataset
 
@@ -305,10 +306,36 @@ def test_from_the_main_window_train_save_reopen_and_open_a_mistake(
     view.start()
     _finished(qtbot, view)
     assert view.results.misclassified_list.count() > 0
-    item = view.results.misclassified_list.item(0)
-    view.results.misclassified_list.itemClicked.emit(item)
+    # A click on a mistake opens it in the main window, says what the classifier answered
+    # and offers to switch the main window to that classifier (asked once per run).
+    mistakes = view.results.misclassified_list
+    view.results.tabs.setCurrentWidget(mistakes)
+    item = mistakes.item(0)
     path = item.data(Qt.ItemDataRole.UserRole)
+    wrong = view.result.evaluation.misclassified[0]
+    answer = answer_next_dialog("Use the trained classifier")
+    qtbot.mouseClick(
+        mistakes.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=mistakes.visualItemRect(item).center(),
+    )
+    assert answer.done() and answer.seen[0]["title"] == "Use the trained classifier?"
     assert window.image_pane.current_path() == path
+    assert f"for {wrong.predicted_label}" in window.statusBar().currentMessage()
+    wait_for_model(qtbot, window, name=view.result.loaded.name)
+    wait_idle(window)
+    qtbot.waitUntil(lambda: bool(window.top5.labels()))
+    assert window.top5.labels()[0].label == wrong.predicted_label  # its answer, not ImageNet's
+    assert window.settings.last_model != window.session.model.key  # not loadable next time
+    if mistakes.count() > 1:  # asked once: a second mistake opens without a question
+        second = mistakes.item(1)
+        qtbot.mouseClick(
+            mistakes.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=mistakes.visualItemRect(second).center(),
+        )
+        assert window.image_pane.current_path() == second.data(Qt.ItemDataRole.UserRole)
+        assert len(answer.seen) == 1
 
     target = tmp_path / "random.keras"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
