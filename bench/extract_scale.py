@@ -56,17 +56,21 @@ def make_photos(root: Path, count: int) -> list[Path]:
 def run_extract(args: list[str], out: Path) -> dict:
     """One `convlens extract` in a fresh process: wall seconds and peak RSS (MB)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    log_file = out.with_name(out.name + ".log")  # a file, not a pipe: 100k progress lines
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.cli.main", "extract", "-o", str(out), *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    err = process.stderr.read().decode(errors="replace")
+    with open(log_file, "w+b") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli.main", "extract", "-o", str(out), *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")
+    log_file.unlink()
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise RuntimeError(f"convlens extract failed:\n{err[-2000:]}")
     size = sum(p.stat().st_size for p in out.rglob("*")) if out.is_dir() else out.stat().st_size
