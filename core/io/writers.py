@@ -2,7 +2,7 @@
 
 Each writer pulls its rows from a ``Rows`` source chunk by chunk, so a file of a million
 vectors is written with one chunk in memory at a time. The source knows its totals in
-advance (``Layout``): the .npy file is a memory map sized before the first row, the .npz
+advance (``Layout``): the .npy header gives the final shape before the first row, the .npz
 members are streamed into the zip archive, HDF5 datasets are chunked. Rows are in the order
 the images were listed; images that could not be read are rows with an error and no
 vector (in .npz and .h5 they are listed apart, in .csv and .parquet they keep their place;
@@ -169,16 +169,16 @@ def write_npz(target: Path, rows: Rows) -> None:
 
 
 def write_npy(target: Path, rows: Rows) -> None:
+    # The header, sized in advance from the layout, then the rows as they come. Plain
+    # writes, not a memory map: a map's written pages count as the process's resident
+    # memory until the kernel writes them back, which grows with the file.
     layout = rows.layout
-    out = np.lib.format.open_memmap(
-        target, mode="w+", dtype=np.float32, shape=(layout.rows, *layout.shape)
-    )
-    start = 0
-    for chunk in rows.chunks():
-        out[start : start + len(chunk.vectors)] = chunk.vectors
-        start += len(chunk.vectors)
-    out.flush()
-    del out  # unmaps the file before it is renamed into place
+    with open(target, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, _npy_header(np.float32, (layout.rows, *layout.shape))
+        )
+        for chunk in rows.chunks():
+            f.write(np.ascontiguousarray(chunk.vectors, dtype=np.float32).tobytes())
 
 
 def write_csv(target: Path, rows: Rows) -> None:
