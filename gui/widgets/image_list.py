@@ -63,9 +63,8 @@ class ImageListModel(QAbstractListModel):
         self._entries: list[ImageEntry] = []
         self._rows: dict[str, int] = {}
         self._placeholder = _placeholder_pixmap()
-        self._failed_icon = QApplication.style().standardIcon(
-            QStyle.StandardPixmap.SP_MessageBoxWarning
-        )
+        warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        self._failed_icon = QIcon(_square(warning.pixmap(48, 48)))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -159,7 +158,7 @@ class ImageListModel(QAbstractListModel):
     def set_thumbnail(self, path: str, image: QImage) -> None:
         entry = self.entry(path)
         if entry is not None:
-            entry.thumbnail = QPixmap.fromImage(image)
+            entry.thumbnail = _square(QPixmap.fromImage(image))
             self._changed(path, [Qt.ItemDataRole.DecorationRole])
 
     def _changed(self, path: str, roles=()) -> None:
@@ -181,6 +180,18 @@ def _tooltip(entry: ImageEntry) -> str:
     elif entry.state == CANCELLED:
         lines.append("Not classified: cancelled (Model → Classify images, F5)")
     return "\n".join(lines)
+
+
+def _square(pixmap: QPixmap) -> QPixmap:
+    """pixmap centred on a transparent THUMBNAIL_SIDE square: every row's icon has one size,
+    so rows keep one height whatever the photos' shapes (the list lays out uniform rows)."""
+    side = THUMBNAIL_SIDE
+    square = QPixmap(QSize(side, side))
+    square.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(square)
+    painter.drawPixmap((side - pixmap.width()) // 2, (side - pixmap.height()) // 2, pixmap)
+    painter.end()
+    return square
 
 
 def _placeholder_pixmap() -> QPixmap:

@@ -127,13 +127,12 @@ class LayerTreeView(QWidget):
         self.tree.clicked.connect(self._choose)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        # The short columns fit their contents and Name takes the rest, so Params and
-        # Trainable are always on screen. The pane asks for the width of everything
-        # (content_width); squeezed below it, names lose their middle, not their ends,
-        # which tell layers apart (block3a_expand_bn, block3b_expand_bn, …_project_bn).
+        # Every column fits its contents except Type, which takes the room left: names are
+        # what tell layers apart (block3a_expand_bn, block3b_expand_bn, …), so they are
+        # never cut; squeezed, the type loses its end (its tooltip has it whole).
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header.setSectionResizeMode(TYPE, QHeaderView.ResizeMode.Stretch)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._model.itemChanged.connect(self._on_model_item_changed)
 
         layout = QVBoxLayout(self)
@@ -208,6 +207,7 @@ class LayerTreeView(QWidget):
         name.setData(bool(children), IS_BLOCK_ROLE)
         name.setToolTip(node["path"])
         kind = QStandardItem(node["class_name"])
+        kind.setToolTip(node["class_name"])
         shape = QStandardItem(format_shape(node.get("output_shape")))
         params = QStandardItem(f"{node.get('params', 0):,}")
         for item in (shape, params):
@@ -222,7 +222,10 @@ class LayerTreeView(QWidget):
             font = QFont(kind.font())
             font.setBold(True)
             kind.setFont(font)
-            kind.setToolTip("Convolutional output (H×W×C): select to see its activation maps")
+            kind.setToolTip(
+                f"{node['class_name']}: a convolutional output (H×W×C); select it to see "
+                "its activation maps"
+            )
         trainable = QStandardItem()
         trainable.setData(node["path"], PATH_ROLE)
         trainable.setData(bool(children), IS_BLOCK_ROLE)

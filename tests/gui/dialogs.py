@@ -7,6 +7,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog
 
 POLL_MS = 20
+_LIVE: list = []  # answers still waiting: kept alive though the caller drops its reference
 
 
 class ModalAnswer:
@@ -18,6 +19,7 @@ class ModalAnswer:
         self.seen: list[dict] = []
         self._answered: QDialog | None = None
         self._tries = tries
+        _LIVE.append(self)
         QTimer.singleShot(POLL_MS, self._poll)
 
     def done(self) -> bool:
@@ -29,6 +31,8 @@ class ModalAnswer:
             self._tries -= 1
             if self._tries > 0:
                 QTimer.singleShot(POLL_MS, self._poll)
+            elif self in _LIVE:
+                _LIVE.remove(self)
             return
         buttons = [b for b in dialog.findChildren(QAbstractButton) if b.isVisible()]
         texts = [b.text().replace("&", "") for b in buttons]
@@ -44,6 +48,8 @@ class ModalAnswer:
         self._answered = dialog
         if self.buttons:
             QTimer.singleShot(POLL_MS, self._poll)
+        elif self in _LIVE:
+            _LIVE.remove(self)
         for button, label in zip(buttons, texts, strict=True):
             if label.startswith(wanted):
                 button.click()
