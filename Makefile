@@ -30,6 +30,7 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_screenshots.py
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_training_screenshot.py
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_explain_screenshots.py
+	QT_QPA_PLATFORM=offscreen $(PY) docs/make_layout_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -14,8 +14,9 @@ class ModalAnswer:
     """Clicks, in each of the next modal dialogs in turn, the button whose text starts with
     the next of `buttons`. Keeps each dialog's title, text and button texts in `seen`."""
 
-    def __init__(self, *buttons: str, tries: int = 3000) -> None:
+    def __init__(self, *buttons: str, tries: int = 3000, prepare=None) -> None:
         self.buttons = list(buttons)
+        self.prepare = prepare  # called with each dialog before its button is clicked
         self.seen: list[dict] = []
         self._answered: QDialog | None = None
         self._tries = tries
@@ -44,6 +45,8 @@ class ModalAnswer:
                 "buttons": texts,
             }
         )
+        if self.prepare is not None:
+            self.prepare(dialog)
         wanted = self.buttons.pop(0)
         self._answered = dialog
         if self.buttons:
@@ -58,8 +61,8 @@ class ModalAnswer:
         dialog.reject()
 
 
-def answer_next_dialog(*buttons: str) -> ModalAnswer:
-    return ModalAnswer(*buttons)
+def answer_next_dialog(*buttons: str, prepare=None) -> ModalAnswer:
+    return ModalAnswer(*buttons, prepare=prepare)
 
 
 def activate(qtbot, window) -> None:
