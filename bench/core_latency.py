@@ -4,7 +4,7 @@ Three ways of doing it, timed in the same process with interleaved repetitions:
 
 classic   the recipe from the Keras docs: load_img(target_size) -> img_to_array ->
           expand_dims -> the family's preprocess_input -> model.predict -> decode_predictions
-convlens  what the window and the CLI run: core.images.load_image -> Engine.classify_arrays
+convlens  what the window and the CLI run: core.io.images.load_image -> Engine.classify_arrays
 bare      the compiled forward pass alone, on a ready float32 tensor (the floor)
 
 Targets (issue 2): classic/convlens >= 1.5 and convlens/bare <= 1.2.
@@ -140,7 +140,7 @@ the median of the per-round ratios (range in brackets).
 - **classic**: `keras.utils.load_img(path, target_size)` → `img_to_array` → `expand_dims` →
   the family's `preprocess_input` → `model.predict(x)` → `decode_predictions(top=5)`
   (Keras' class index served from a temporary `KERAS_HOME`, byte-identical to ours).
-- **ConvLens**: `core.images.load_image(path)` → `Engine.classify_arrays([img], top=5)`, the
+- **ConvLens**: `core.io.images.load_image(path)` → `Engine.classify_arrays([img], top=5)`, the
   code path of the window and `convlens classify`, centre-crop resize included.
 - **bare**: `tf.function(lambda x: model(x, training=False))` on a ready float32 tensor.
 

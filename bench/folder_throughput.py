@@ -370,7 +370,7 @@ stretch the way it stretches wall time.
 
 **Decode ceiling.** Decoding and fitting one photo of this folder to 224×224 costs
 {decode["ms_per_image"]} ms of CPU on one thread ({by_format}; JPEGs are decoded at reduced
-scale by `core.images.load_fitted`; PNGs cannot be). The batched forward pass already keeps
+scale by `core.io.images.load_fitted`; PNGs cannot be). The batched forward pass already keeps
 all {cpus} cores busy, so decoding on other threads cannot hide behind it: it adds its CPU
 time. Pre-decoded CPU / (pre-decoded CPU + decoding CPU) estimates the best reachable ratio,
 the "decode ceiling" column; measured ratios at or near it mean ConvLens adds little

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image
+
+# So that the tests can write HEIC/HEIF files with Image.save (ConvLens itself registers the
+# reader on its first open; tests/core/io/test_phone_photos.py checks that without this).
+pillow_heif.register_heif_opener()
 
 
 def write_solid(

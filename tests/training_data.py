@@ -77,3 +77,14 @@ def make_texture_dataset(
     train = write_class_folders(root / "train", "train", train_per_class, seed)
     val = write_class_folders(root / "val", "val", val_per_class, seed + 1)
     return TextureDataset(train, val, TEXTURES, train_per_class, val_per_class)
+
+
+def rotated_validation(val_dir: Path, target: Path) -> Path:
+    """A copy of val_dir with each class's images filed under the next class's name: the
+    better a run learns the classes, the worse it validates, so its best epoch comes early
+    and the last epoch is not the best (for "a stopped run keeps its best epoch")."""
+    import shutil
+
+    for source, name in zip(TEXTURES, TEXTURES[1:] + TEXTURES[:1], strict=True):
+        shutil.copytree(Path(val_dir) / source, Path(target) / name)
+    return Path(target)

@@ -18,6 +18,7 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_fit_options,
     add_model_options,
     at_least_one,
     load_model,
@@ -38,6 +39,7 @@ def add_parser(subparsers):
         "(PNG) and the method's raw map (.npy) to --out.",
     )
     add_model_options(parser)
+    add_fit_options(parser, input_size=False)  # explaining needs the classifier
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--class",
@@ -232,7 +234,7 @@ def run(args) -> int:
                     result = run_request(engine, request, OpContext(store=store))
                     stem = names.stem(path, result.label.label, args.method)
                     png, npy = write_outputs(result, stem, args.overwrite)
-                    records.append(_record(result, png, npy))
+                    records.append({**_record(result, png, npy), "weights": engine.loaded.weights})
                     if not args.json:
                         bars.write(_line(result, png), sys.stdout)
                     done += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core.cli.common import EXIT_OK, add_model_options, load_model
+from core.cli.common import EXIT_OK, add_fit_options, add_model_options, load_model
 
 NAME = "layers"
 INDENT = "  "  # per level of nesting
@@ -13,6 +13,7 @@ INDENT = "  "  # per level of nesting
 def add_parser(subparsers):
     parser = subparsers.add_parser(NAME, help="the layer tree of a model")
     add_model_options(parser)
+    add_fit_options(parser, resize=False)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -20,7 +21,7 @@ def add_parser(subparsers):
 def run(args) -> int:
     from core.models.layers import layer_tree
 
-    loaded = load_model(args)
+    loaded = load_model(args, warn_random=False)  # the structure is the same
     tree = layer_tree(loaded.model)
     if args.json:
         layers = [node.to_dict() for node in tree]

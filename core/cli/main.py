@@ -12,7 +12,18 @@ from __future__ import annotations
 import sys
 
 import core
-from core.cli import classify, explain, extract, layers, models, train
+from core.cli import (
+    classify,
+    duplicates,
+    explain,
+    export_onnx,
+    extract,
+    feature_map,
+    layers,
+    models,
+    similar,
+    train,
+)
 from core.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_SOME_FAILED,
@@ -22,7 +33,18 @@ from core.cli.common import (
 )
 from core.errors import ConvLensError
 
-COMMANDS = [models, classify, layers, extract, train, explain]
+COMMANDS = [
+    models,
+    classify,
+    layers,
+    extract,
+    train,
+    explain,
+    export_onnx,
+    feature_map,
+    similar,
+    duplicates,
+]
 
 
 def build_parser() -> Parser:

@@ -24,13 +24,17 @@ from core.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     UsageError,
+    add_backend_option,
+    add_fit_options,
     add_model_options,
     check_output,
 )
 from core.cli.progress import ProgressBars
 from core.errors import Cancelled
+from core.io.images import DEFAULT_RESIZE
 from core.progress import CancelToken
 from core.training.config import AUGMENTATIONS, HEADS, TrainConfig, TrainConfigError
+from core.training.datasets import DEFAULT_VAL_SPLIT
 
 NAME = "train"
 
@@ -44,7 +48,7 @@ def add_parser(subparsers):
     )
     train.add_argument("data_dir", metavar="DATA_DIR", help="folder with one subfolder per class")
     add_model_options(train, base=True)
-    train.add_argument("--input-size", type=int, help="square input side (default: the base's)")
+    add_fit_options(train)
     train.add_argument("--cut-at", metavar="LAYER", help="model files: the layer feeding the head")
     train.add_argument("--head", choices=list(HEADS), default="avg", help="pooling (default avg)")
     train.add_argument("--dense", type=int, default=0, metavar="UNITS", help="hidden Dense layer")
@@ -66,7 +70,12 @@ def add_parser(subparsers):
     train.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
     train.add_argument("--batch-size", type=int, default=32, help="default 32")
     val = train.add_mutually_exclusive_group()
-    val.add_argument("--val-split", type=float, default=0.2, help="validation share (default 0.2)")
+    val.add_argument(
+        "--val-split",
+        type=float,
+        help="validation share of each class (default 0.2; a DATA_DIR with train/ and val/ "
+        "folders validates on val/)",
+    )
     val.add_argument("--val-dir", help="a separate validation folder with the same classes")
     train.add_argument(
         "--augment",
@@ -76,6 +85,7 @@ def add_parser(subparsers):
         metavar="LIST",
         help=f"random {', '.join(AUGMENTATIONS)} in training (or a comma-separated choice)",
     )
+    add_backend_option(train)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--patience", type=int, default=3, help="early stopping after N epochs (0: off)"
@@ -119,11 +129,13 @@ def config_from_args(args) -> TrainConfig:
             epochs=args.epochs,
             lr=args.lr,
             batch_size=args.batch_size,
-            val_split=args.val_split,
+            val_split=DEFAULT_VAL_SPLIT if args.val_split is None else args.val_split,
             val_dir=args.val_dir,
             augment=augment,
             seed=args.seed,
             patience=args.patience,
+            resize=args.resize or DEFAULT_RESIZE,
+            backend=args.backend,
         ).validated()
     except TrainConfigError as exc:
         raise UsageError(str(exc)) from exc
@@ -185,6 +197,12 @@ def run(args) -> int:
         with _ctrl_c_cancels(cancel):
             scan = ScanDatasetRequest(config.data_dir)
             dataset = run_request(None, scan, OpContext(progress=bars.progress, cancel=cancel))
+            bars.write(_validation_line(config, dataset, args.val_split is not None))
+            if config.weights.lower() in ("none", "random"):
+                bars.write(
+                    "note: the base has random weights (--weights none): nothing is "
+                    "transferred from ImageNet, so expect much lower accuracy"
+                )
             for warning in dataset.warnings:
                 bars.write(f"warning: {warning}")
             for path, reason in dataset.unreadable:
@@ -216,6 +234,7 @@ def run(args) -> int:
         ctx = OpContext(progress=bars.progress)
         saved = run_request(None, SaveModelRequest(result, args.out), ctx)
         summary = {"model": str(saved), **result.metrics}
+        summary["base"] = {"model": config.model, "weights": config.weights}
         if args.tflite:
             exported = run_request(None, ExportTFLiteRequest(result, args.tflite), ctx)
             summary["tflite"] = str(exported)
@@ -234,6 +253,16 @@ def run(args) -> int:
         )
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if dataset.unreadable else EXIT_OK
+
+
+def _validation_line(config: TrainConfig, dataset, split_given: bool) -> str:
+    """Which images validate the run, said before it starts."""
+    if config.val_dir is not None:
+        return f"Validation: the folder {config.val_dir}"
+    if dataset.split is not None:
+        line = f"Validation: {dataset.split.describe()}"
+        return line + ("; --val-split does not apply" if split_given else "")
+    return f"Validation: {config.val_split:.0%} of each class's images (--val-split)"
 
 
 def _print_summary(result, summary: dict) -> None:

@@ -8,7 +8,7 @@ module imports no TensorFlow: the Keras backend is imported only when it is made
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from core.models.layers import all_nodes, resolve_layer
 from core.models.loaded import LoadedModel
 from core.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
-__all__ = ["POOLINGS", "Engine", "FeatureSet", "ImageResult", "pool_features"]
+__all__ = ["POOLINGS", "Engine", "FeatureBatch", "FeatureSet", "ImageResult", "pool_features"]
 
 DEFAULT_BATCH_SIZE = 16
 # Layers that may follow a classifier without changing what it computed.
@@ -36,11 +36,21 @@ class ImageResult:
     path: Path
     predictions: list[Label] | None = None
     error: str | None = None
+    vector: np.ndarray | None = None  # pooled features, when asked for with the labels
 
     def to_dict(self) -> dict:
         if self.error is not None:
             return {"path": str(self.path), "error": self.error}
         return {"path": str(self.path), "predictions": [p.to_dict() for p in self.predictions]}
+
+
+@dataclass
+class FeatureBatch:
+    """Consecutive images: all their paths and errors (None when read), the read ones' vectors."""
+
+    paths: list[Path]
+    errors: list[str | None]
+    vectors: np.ndarray  # one row per image whose error is None, in order
 
 
 @dataclass
@@ -56,13 +66,22 @@ def reason(path, error: str | None) -> str | None:
     return error[len(prefix) :] if error and error.startswith(prefix) else error
 
 
-def make_backend(loaded: LoadedModel, name: str = "keras"):
-    """The backend called name for a loaded model."""
-    if name == "keras":
-        from core.engine.backends.keras_backend import KerasBackend
+BACKEND_CHOICES = ("auto", "onnx", "tf")  # as the command line and the window offer them
 
-        return KerasBackend(loaded.model)
-    raise ValueError(f"Unknown backend {name!r}.")
+
+def make_backend(loaded: LoadedModel, name: str = "keras", **options):
+    """The backend called name for a loaded model: "keras" (or "tf"), or "auto" / "onnx"
+    (ONNX Runtime once converted and verified; options: core.engine.backends.auto_backend)."""
+    if name not in ("keras", "tf", "auto", "onnx"):
+        raise ValueError(f"Unknown backend {name!r}.")
+    from core.engine.backends.keras_backend import KerasBackend
+
+    keras = KerasBackend(loaded.model)
+    if name in ("keras", "tf"):
+        return keras
+    from core.engine.backends.auto_backend import AutoBackend
+
+    return AutoBackend(loaded, keras, strict=name == "onnx", **options)
 
 
 class Engine:
@@ -98,14 +117,15 @@ class Engine:
 
     def batches(
         self,
-        paths: Sequence[str | Path],
+        paths: Iterable[str | Path],
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Iterator[list[tuple[Path, np.ndarray | None, str | None]]]:
         """Fitted images in batches of (path, image or None, error or None); decoding runs
-        ahead in threads while the model works."""
-        paths = list(paths)
+        ahead in threads while the model works. paths may be a generator (then progress
+        has no total)."""
+        total = len(paths) if isinstance(paths, Sized) else 0
         pending = []
         done = 0
         size, mode, crop = self.fit
@@ -117,11 +137,11 @@ class Engine:
             if len(pending) == batch_size:
                 yield pending
                 done += len(pending)
-                progress(done, len(paths), f"{done}/{len(paths)} images")
+                progress(done, total, f"{done}/{total} images")
                 pending = []
         if pending:
             yield pending
-            progress(len(paths), len(paths), f"{len(paths)}/{len(paths)} images")
+            progress(total, total, f"{total}/{total} images")
 
     # -- predictions ----------------------------------------------------------------------
 
@@ -144,19 +164,46 @@ class Engine:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
+        features: tuple[str, str] | None = None,
     ) -> Iterator[ImageResult]:
-        """Classify images and folders, yielding one result per image in order; bad files fail alone."""
+        """Classify images and folders, yielding one result per image in order; bad files fail alone.
+
+        features: (layer, pooling) whose vectors come with the labels, from the same pass.
+        """
         for batch in self.batches(find_images(paths), batch_size, progress, cancel):
             good = [(path, image) for path, image, error in batch if error is None]
-            labels = (
-                self.classify_arrays([image for _, image in good], top, prepared=True)
-                if good
-                else []
-            )
-            by_path = dict(zip([path for path, _ in good], labels, strict=True))
+            images = [image for _, image in good]
+            vectors = [None] * len(good)
+            if not good:
+                labels = []
+            elif features is None:
+                labels = self.classify_arrays(images, top, prepared=True)
+            else:
+                labels, vectors = self.classify_with_features(images, *features, top)
+            found = {
+                path: (label, vector)
+                for (path, _), label, vector in zip(good, labels, vectors, strict=True)
+            }
             for path, _image, error in batch:
                 cancel.raise_if_cancelled()
-                yield ImageResult(path, by_path.get(path), error)
+                label, vector = found.get(path, (None, None))
+                yield ImageResult(path, label, error, vector)
+
+    def classify_with_features(
+        self, images: Sequence[np.ndarray], layer: str, pooling: str, top: int = 5
+    ) -> tuple[list[list[Label]], np.ndarray]:
+        """Top-k labels and pooled features of fitted images in one forward pass."""
+        output = self.output_layer()
+        outputs = self.layer_outputs(self._batch(images, prepared=True), [output, layer])
+        probabilities = as_probabilities(outputs[output])
+        labels = [
+            top_k(p, top, self.loaded.class_names, self.loaded.class_ids) for p in probabilities
+        ]
+        return labels, pool_features(outputs[layer], pooling).astype(np.float32)
+
+    def output_layer(self) -> str:
+        """The path of the layer whose output is the model's (the last top-level layer)."""
+        return [node for node in self.layer_tree() if node.class_name != "InputLayer"][-1].path
 
     # -- layers ---------------------------------------------------------------------------
 
@@ -217,14 +264,41 @@ class Engine:
             "resize": self.resize_mode,
             "crop_fraction": loaded.crop_fraction,
             "weights": loaded.weights,
-            "backend": self.backend.name,
+            "backend": self.backend_for([layer]),
         }
+
+    def backend_for(self, layer_paths: Sequence[str]) -> str:
+        """The runtime that computes these layers: "keras" or "onnx"."""
+        name_for = getattr(self.backend, "name_for", None)
+        return name_for(layer_paths) if name_for else self.backend.name
 
     def features(
         self, images: Sequence[np.ndarray], layer: str, pooling: str, prepared: bool = False
     ) -> np.ndarray:
         maps = self.layer_outputs(self._batch(images, prepared), [layer])[layer]
         return pool_features(maps, pooling)
+
+    def feature_batches(
+        self,
+        paths: Iterable[str | Path],
+        layer: str,
+        pooling: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> Iterator[FeatureBatch]:
+        """Feature vectors of image files (not folders), batch by batch as they are computed,
+        so nothing accumulates however many images there are."""
+        for batch in self.batches(paths, batch_size, cancel=cancel):
+            cancel.raise_if_cancelled()
+            good = [image for _path, image, error in batch if error is None]
+            vectors = (
+                self.features(good, layer, pooling, prepared=True).astype(np.float32, copy=False)
+                if good
+                else np.zeros((0,), np.float32)
+            )
+            yield FeatureBatch(
+                [path for path, _, _ in batch], [error for _, _, error in batch], vectors
+            )
 
     def extract_features(
         self,
@@ -235,19 +309,22 @@ class Engine:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> FeatureSet:
-        """Feature vectors for every readable image; failures are listed, not fatal."""
+        """Feature vectors for every readable image, in memory; failures are listed, not
+        fatal. (The extract operation streams feature_batches to disk instead.)"""
         layer = self.resolve_layer(layer) if layer else self.default_feature_layer()
         pooling = pooling or self.default_pooling(layer)
+        images = find_images(paths)
         vectors, kept, failed = [], [], []
-        for batch in self.batches(find_images(paths), batch_size, progress, cancel):
-            cancel.raise_if_cancelled()
-            good = [(path, image) for path, image, error in batch if error is None]
-            failed += [(path, error) for path, _image, error in batch if error]
-            if good:
-                vectors.append(
-                    self.features([image for _, image in good], layer, pooling, prepared=True)
-                )
-                kept += [path for path, _ in good]
+        for batch in self.feature_batches(images, layer, pooling, batch_size, cancel):
+            failed += [(p, e) for p, e in zip(batch.paths, batch.errors, strict=True) if e]
+            kept += [p for p, e in zip(batch.paths, batch.errors, strict=True) if not e]
+            if len(batch.vectors):
+                vectors.append(batch.vectors)
+            progress(
+                len(kept) + len(failed),
+                len(images),
+                f"{len(kept) + len(failed)}/{len(images)} images",
+            )
         if cancel.cancelled:
             raise Cancelled()
         if not vectors:

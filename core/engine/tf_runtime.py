@@ -15,7 +15,7 @@ import tempfile
 
 
 @contextlib.contextmanager
-def _stderr_captured():
+def stderr_captured():
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
@@ -40,7 +40,7 @@ def import_tensorflow_quietly() -> None:
         import keras  # noqa: F401
 
         return
-    with _stderr_captured():
+    with stderr_captured():
         import keras  # noqa: F401
         import tensorflow as tf
 

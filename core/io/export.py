@@ -1,8 +1,9 @@
-"""Writing feature vectors to .npz, .npy, .csv or .h5, atomically.
+"""Feature files (.npz, .npy, .csv, .h5, .parquet): checking, writing atomically, reading.
 
-The file is written under a temporary name in the destination folder and renamed into
-place only when complete, so an error or a cancel never leaves a partial file, and an
-existing file is replaced only when the caller asks for it. Light module: no TensorFlow.
+A file is written under a temporary name in the destination folder and renamed into place
+only when complete, so an error or a cancel never leaves a partial file, and an existing
+file is replaced only when the caller asks for it. The formats themselves are written by
+core.io.writers, streaming. Light module: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import numpy as np
 
 from core.errors import ExportError
 from core.io.atomic import atomic_path
+from core.io.writers import WRITERS, ArrayRows, Rows
 
 EXPORT_FORMATS = {
     ".npz": "NumPy archive: vectors, paths and metadata",
     ".npy": "NumPy array: vectors only",
     ".csv": "CSV: path, then one column per dimension",
     ".h5": "HDF5: vectors, paths and metadata attributes",
+    ".parquet": "Parquet: path, vector, error; metadata in the schema",
 }
+
+_WRITERS = dict(WRITERS)  # by suffix; tests replace one to simulate a full disk
 
 
 def export_format(path: str | Path) -> str:
@@ -53,6 +58,12 @@ def check_destination(path: str | Path, overwrite: bool = False) -> str:
     return suffix
 
 
+def plain_metadata(metadata: dict | None) -> dict:
+    """Through JSON once, so every format stores (and returns) the same plain values."""
+    metadata = json.loads(json.dumps(metadata or {}, default=str))
+    return {key: value for key, value in metadata.items() if value is not None}
+
+
 def write_features(
     path: str | Path,
     vectors: np.ndarray,
@@ -61,90 +72,32 @@ def write_features(
     overwrite: bool = False,
 ) -> Path:
     """Write vectors (one row per image) with their image paths and provenance metadata."""
-    path = Path(path)
-    suffix = check_destination(path, overwrite)
-    vectors = np.asarray(vectors)
+    vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) != len(paths):
         raise ExportError(f"{len(vectors)} vectors but {len(paths)} image paths.")
-    # Through JSON once, so every format stores (and returns) the same plain values.
-    metadata = json.loads(json.dumps(metadata or {}, default=str))
-    metadata = {key: value for key, value in metadata.items() if value is not None}
-    names = [str(p) for p in paths]
+    rows = ArrayRows(paths, [""] * len(paths), vectors, plain_metadata(metadata))
+    return write_rows(path, rows, overwrite)
+
+
+def write_rows(path: str | Path, rows: Rows, overwrite: bool = False) -> Path:
+    """Write rows streaming, atomically, in the format path's suffix names."""
+    path = Path(path)
+    suffix = check_destination(path, overwrite)
     try:
         with atomic_path(path, overwrite=overwrite) as partial:
-            _WRITERS[suffix](partial, vectors, names, metadata)
+            _WRITERS[suffix](partial, rows)
     except ExportError:
         raise
-    except Exception as exc:  # h5py and numpy raise more than OSError; say which file
+    except Exception as exc:  # h5py, numpy and pyarrow raise more than OSError; say which file
         raise ExportError(f"Could not write {path}: {exc}") from exc
     return path
 
 
-# Names np.savez takes for itself, or that hold the vectors, paths and metadata.
-_NPZ_RESERVED = frozenset({"vectors", "paths", "metadata", "file", "args", "allow_pickle"})
-
-
-def _npz_field(value) -> np.ndarray | None:
-    """A metadata value as its own array (for np.load(...)["layer"]), if it is plain data."""
-    try:
-        array = np.array(value)
-    except ValueError:  # ragged lists
-        return None
-    return array if array.dtype.kind in "biufU" else None
-
-
-def _write_npz(target: Path, vectors, names, metadata) -> None:
-    # The full metadata is one JSON string; plain values are also arrays of their own so
-    # that data["layer"] works for people who never call read_features.
-    fields = {
-        key: field
-        for key, value in metadata.items()
-        if key not in _NPZ_RESERVED and (field := _npz_field(value)) is not None
-    }
-    with open(target, "wb") as f:
-        np.savez(
-            f,
-            vectors=vectors,
-            paths=np.array(names, dtype=str),
-            metadata=np.array(json.dumps(metadata)),
-            **fields,
-        )
-
-
-def _write_npy(target: Path, vectors, names, metadata) -> None:
-    with open(target, "wb") as f:
-        np.save(f, vectors)
-
-
-def _write_csv(target: Path, vectors, names, metadata) -> None:
-    flat = vectors.reshape(len(vectors), -1)
-    # 9 significant digits write any float32 exactly, so the CSV reads back the same vectors.
-    with open(target, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path"] + [f"f{i}" for i in range(flat.shape[1] if flat.ndim == 2 else 0)])
-        for name, row in zip(names, flat, strict=True):
-            writer.writerow([name] + [f"{value:.9g}" for value in row])
-
-
-def _write_h5(target: Path, vectors, names, metadata) -> None:
-    import h5py
-
-    with h5py.File(target, "w") as f:
-        f.create_dataset("vectors", data=vectors)
-        f.create_dataset("paths", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
-        # One attribute per key for HDF5 viewers, plus the whole dict as JSON, which is
-        # what read_features returns (attributes turn lists into strings and ints into numpy).
-        f.attrs["metadata"] = json.dumps(metadata)
-        for key, value in metadata.items():
-            if key != "metadata":
-                f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
-
-
-_WRITERS = {".npz": _write_npz, ".npy": _write_npy, ".csv": _write_csv, ".h5": _write_h5}
-
-
 def read_features(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
-    """Read back what write_features wrote: (vectors, paths, metadata); .npy has no paths."""
+    """Read back what write_features wrote: (vectors, paths, metadata); .npy has no paths.
+
+    Only the readable images' rows: read_failures lists the others.
+    """
     path = Path(path)
     suffix = export_format(path)
     if suffix == ".npz":
@@ -157,13 +110,14 @@ def read_features(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
     if suffix == ".npy":
         return np.load(path, allow_pickle=False), [], {}
     if suffix == ".csv":
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))[1:]
+        rows = [row for row in _csv_rows(path) if not row[-1]]
         return (
-            np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float32),
+            np.array([[float(v) for v in row[1:-1]] for row in rows], dtype=np.float32),
             [row[0] for row in rows],
             {},
         )
+    if suffix == ".parquet":
+        return _read_parquet(path)
     import h5py
 
     with h5py.File(path, "r") as f:
@@ -171,3 +125,48 @@ def read_features(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
         raw = f.attrs.get("metadata")
         metadata = json.loads(raw) if raw is not None else dict(f.attrs)
         return f["vectors"][()], paths, metadata
+
+
+def read_failures(path: str | Path) -> list[tuple[str, str]]:
+    """(image path, why it could not be read) for each image a feature file lists as failed."""
+    path = Path(path)
+    suffix = export_format(path)
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            return list(
+                zip(map(str, data["failed_paths"]), map(str, data["failed_errors"]), strict=True)
+            )
+    if suffix == ".csv":
+        return [(row[0], row[-1]) for row in _csv_rows(path) if row[-1]]
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path, columns=["path", "error"]).to_pylist()
+        return [(row["path"], row["error"]) for row in table if row["error"]]
+    if suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return [
+                (p.decode(), e.decode())
+                for p, e in zip(f["failed_paths"][()], f["failed_errors"][()], strict=True)
+            ]
+    return []
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))[1:]
+
+
+def _read_parquet(path: Path) -> tuple[np.ndarray, list[str], dict]:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    metadata = json.loads(table.schema.metadata[b"convlens"])
+    shape = tuple(metadata.pop("shape"))
+    table = table.filter(pc.is_null(table["error"]))
+    values = table["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = values.astype(np.float32).reshape(len(table), *shape)
+    return vectors, table["path"].to_pylist(), metadata

@@ -1,4 +1,4 @@
-"""Reading image files as RGB arrays, fitting them to a model's input, and finding them on disk.
+"""Reading image files as RGB arrays and fitting them to a model's input (listing: core.io.listing).
 
 Light module: stdlib, numpy and Pillow only, so the GUI can import it on its main thread.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 import threading
 import warnings
@@ -20,17 +19,23 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageLoadError
+from core.io.listing import (  # noqa: F401  (their old home)
+    IMAGE_SUFFIXES,
+    count_images,
+    find_images,
+    iter_images,
+)
 from core.progress import NEVER_CANCELLED, CancelToken
 
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-)
+# How a photo is fitted to a network's input. "crop": scale the shorter side, keep the
+# centre (the ImageNet evaluation recipe, each model's crop fraction). "squash": stretch the
+# whole photo, exactly as keras.utils.load_img(path, target_size=...) does.
 RESIZE_MODES = ("crop", "squash")
 DEFAULT_RESIZE = "crop"
 
 # Pillow format names we accept. MPO is what Pillow calls multi-picture JPEGs from cameras.
-_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "TIFF", "WEBP"})
-_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, TIFF and WebP"
+_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "TIFF", "WEBP", "HEIF", "AVIF"})
+_FORMATS_TEXT = "JPEG, PNG, BMP, GIF, TIFF, WebP, HEIC/HEIF and AVIF"
 # Leading bytes of the supported formats: a file that starts like one but cannot be
 # identified is a damaged image, not "not an image".
 _SIGNATURES = {
@@ -42,6 +47,10 @@ _SIGNATURES = {
     b"MM\x00*": "TIFF",
     b"RIFF": "WebP",
 }
+# HEIF and AVIF files are ISO media files: a box size, then "ftyp" and the brand.
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"} | dict.fromkeys(
+    (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"), "HEIF"
+)
 # The standard ImageNet evaluation crop (resize to 256, centre-crop 224). Each model's spec
 # (core.models.zoo) says which fraction it was evaluated with; this is the usual one.
 DEFAULT_CROP_FRACTION = 0.875
@@ -71,10 +80,10 @@ def load_fitted(
     Pixels may differ from the full-resolution path by about one grey level.
     """
     _check_resize(size, mode)
-    # Crop mode keeps 87.5% of the shorter side, squash the whole side; either way a shorter
-    # side of min_side pixels still fills the input without upsampling, whatever the EXIF
-    # orientation does to width and height.
-    min_side = math.ceil(max(size) / (crop_fraction if mode == "crop" else 1.0))
+    # Crop mode keeps 87.5% of the shorter side: a shorter side of min_side pixels still
+    # fills the input without upsampling, whatever the EXIF orientation does to width and
+    # height. Squash decodes in full, as keras.utils.load_img does, so its pixels are the same.
+    min_side = math.ceil(max(size) / crop_fraction) if mode == "crop" else None
     return np.array(_fit(_read_rgb(Path(path), min_side), size, mode, crop_fraction))
 
 
@@ -112,7 +121,8 @@ def _read_rgb(path: Path, min_side: int | None = None) -> Image.Image:
     except UnidentifiedImageError:
         kind = _signature(path)
         reason = (
-            f"the file looks like a {kind} image but is truncated or damaged"
+            f"the file looks like {'an' if kind[0] in 'AEIOU' else 'a'} {kind} image "
+            "but is truncated or damaged"
             if kind
             else f"not an image file (ConvLens reads {_FORMATS_TEXT} images)"
         )
@@ -129,8 +139,23 @@ def _read_rgb(path: Path, min_side: int | None = None) -> Image.Image:
 def _open(path: Path) -> Image.Image:
     """Image.open, with Pillow's decompression-bomb warning turned into an error."""
     with _OPEN_LOCK, warnings.catch_warnings():
+        _register_heif()
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(path)
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (iPhone photos) on the first open, not at import: importing
+    pillow-heif costs about 0.1 s, which the window's start-up need not pay. Under _OPEN_LOCK."""
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
 
 
 def _too_large(path: Path, pixels: int | None) -> ImageLoadError:
@@ -156,6 +181,8 @@ def _signature(path: Path) -> str | None:
         return None
     if head.startswith(b"RIFF") and head[8:12] != b"WEBP":
         return None
+    if head[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(head[8:12])
     return next((kind for magic, kind in _SIGNATURES.items() if head.startswith(magic)), None)
 
 
@@ -230,8 +257,12 @@ def fit_box(
 
 def _fit(pil: Image.Image, size: tuple[int, int], mode: str, crop_fraction: float) -> Image.Image:
     height, width = size
+    if mode == "squash":
+        # The classic Keras recipe: keras.utils.load_img(path, target_size=size) stretches
+        # the whole picture with nearest-neighbour sampling (its default interpolation).
+        return pil.resize((width, height), Image.Resampling.NEAREST)
     # Resizing just the box is the same as resize-then-crop, without resizing pixels we drop.
-    box = fit_box(pil.size, size, mode, crop_fraction) if mode == "crop" else None
+    box = fit_box(pil.size, size, mode, crop_fraction)
     return pil.resize((width, height), Image.Resampling.BILINEAR, box=box)
 
 
@@ -258,58 +289,6 @@ def to_thumbnail(image: np.ndarray, max_side: int = 128) -> np.ndarray:
     pil = Image.fromarray(image)
     pil.thumbnail((max_side, max_side))
     return np.array(pil)
-
-
-def find_images(paths: Iterable[str | Path], recursive: bool = True) -> list[Path]:
-    """Expand folders into their image files; keep explicit files whatever their suffix.
-
-    Within a folder, files come first and then subfolders, each in natural order (img2
-    before img10). Hidden names inside folders are skipped; duplicates are dropped.
-    """
-    found: list[Path] = []
-    seen: set[str] = set()
-    for item in paths:
-        path = Path(item)
-        # An explicit file is kept even if unreadable or unknown, so the user gets an error
-        # for it rather than silence.
-        candidates = _walk(path, recursive, set()) if os.path.isdir(path) else [path]
-        for candidate in candidates:
-            key = os.path.realpath(candidate)
-            if key not in seen:
-                seen.add(key)
-                found.append(candidate)
-    return found
-
-
-def _walk(folder: Path, recursive: bool, visited: set[str]) -> Iterator[Path]:
-    real = os.path.realpath(folder)
-    if real in visited:  # a symlink loop
-        return
-    visited.add(real)
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda entry: _natural_key(entry.name))
-    except OSError:
-        return  # an unreadable subfolder should not abort a whole drop
-    subfolders = []
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        try:
-            if entry.is_dir():
-                subfolders.append(Path(entry.path))
-            elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
-                yield Path(entry.path)
-        except OSError:
-            continue
-    if recursive:
-        for sub in subfolders:
-            yield from _walk(sub, recursive, visited)
-
-
-def _natural_key(name: str) -> tuple[list[str | int], str]:
-    parts = re.split(r"(\d+)", name)
-    return [int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)], name
 
 
 def iter_loaded(

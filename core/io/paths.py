@@ -16,6 +16,15 @@ def app_cache_dir() -> Path:
     return path
 
 
+# Bump when the built-in architecture or conversion changes, so old caches are not reused.
+BUILTIN_CACHE_FILE = "efficientnet_lite0_imagenet_v1.keras"
+
+
+def builtin_model_cache() -> Path:
+    """The built-in model converted to a .keras file (core.models.builtin writes it)."""
+    return app_cache_dir() / BUILTIN_CACHE_FILE
+
+
 def keras_models_dir() -> Path:
     """The folder Keras caches downloaded weights in, honouring ``KERAS_HOME``."""
     keras_home = os.environ.get("KERAS_HOME")

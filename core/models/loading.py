@@ -331,5 +331,6 @@ def load_model_file(
         notes=notes,
         # A model trained by ConvLens keeps the resize policy it was trained with.
         resize=metadata.get("resize", DEFAULT_RESIZE),
+        resize_fixed="resize" in metadata,
         crop_fraction=float(metadata.get("crop_fraction", DEFAULT_CROP_FRACTION)),
     )

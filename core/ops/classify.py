@@ -16,6 +16,8 @@ class Classified:
     path: str
     labels: tuple[Label, ...] | None
     error: str | None
+    backend: str = "keras"  # what answered: "keras", "onnx", or "converting" (TF meanwhile)
+    notice: str | None = None  # why TensorFlow answers for a model meant for ONNX Runtime
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class ClassifyRequest(Request):
     paths: tuple[str, ...]
     top: int = 5
     batch_size: int | None = None  # None: the whole request is one batch
+    # Keep the default layer's pooled features (same forward pass) for the feature map.
+    keep_features: bool = False
 
 
 @operation(ClassifyRequest)
@@ -33,15 +37,27 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
             ctx.partial(Classified(path, None, None))
         return len(request.paths)
     count = 0
+    features = cache = None
+    if request.keep_features:
+        from core.explore.cache import feature_cache
+
+        layer = engine.default_feature_layer()
+        features, cache = (layer, engine.default_pooling(layer)), feature_cache(ctx.store)
     results = engine.classify_paths(
         request.paths,
         request.top,
         batch_size=request.batch_size or max(1, len(request.paths)),
         progress=ctx.progress,
         cancel=ctx.cancel,
+        features=features,
     )
+    backend = engine.backend
     for result in results:
+        if result.vector is not None:
+            cache.put(engine.loaded.name, *features, result.path, result.vector)
         labels = tuple(result.predictions) if result.predictions is not None else None
-        ctx.partial(Classified(str(result.path), labels, result.error))
+        status = getattr(backend, "status", backend.name)
+        notice = getattr(backend, "notice", None)
+        ctx.partial(Classified(str(result.path), labels, result.error, status, notice))
         count += 1
     return count

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConvLensError
+from core.io.images import DEFAULT_RESIZE, RESIZE_MODES
 from core.models.zoo import BUILTIN_NAME
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class TrainConfig:
     data_dir: str | Path
     model: str = BUILTIN_NAME  # zoo name or a .keras/.h5 file
     weights: str = "imagenet"  # "imagenet", "none" (random) or a weights file, for zoo bases
-    input_size: int | None = None  # square side; None: the base's own size
+    input_size: int | tuple[int, int] | None = None  # side or (height, width); None: the base's
     cut_layer: str | None = None  # model files: the layer feeding the head (default: penultimate)
     preprocess: str | None = None  # model files whose preprocessing ConvLens cannot infer
     head: str = "avg"
@@ -60,10 +61,21 @@ class TrainConfig:
     augment: tuple[str, ...] = ()  # names from AUGMENTATIONS
     seed: int = 0
     patience: int = 3  # epochs without a better validation loss before stopping; 0: never
+    resize: str = DEFAULT_RESIZE  # how photos are fitted (core.io.images); the model keeps it
+    backend: str = "auto"  # base features: "auto" (ONNX Runtime once verified), "onnx" or "tf"
 
     @property
     def freeze_up_to(self) -> str | None:
         return self.freeze.partition(":")[2] if self.freeze.startswith("up-to:") else None
+
+    @property
+    def input_shape(self) -> tuple[int, int] | None:
+        """The input size asked for as (height, width), or None for the base's own."""
+        if self.input_size is None:
+            return None
+        if isinstance(self.input_size, int):
+            return (self.input_size, self.input_size)
+        return (int(self.input_size[0]), int(self.input_size[1]))
 
     @property
     def two_stage(self) -> bool:
@@ -86,6 +98,7 @@ class TrainConfig:
         """This configuration, checked; TrainConfigError names the first bad option."""
         checks = [
             (self.head in HEADS, f"--head must be one of {', '.join(HEADS)}, not {self.head!r}"),
+            (self.backend in ("auto", "onnx", "tf"), f"unknown backend {self.backend!r}"),
             (
                 self.freeze in ("all", "none") or bool(self.freeze_up_to),
                 f"--freeze must be all, none or up-to:LAYER, not {self.freeze!r}",
@@ -102,7 +115,11 @@ class TrainConfig:
             (self.lr > 0, "--lr must be positive"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
             (0 < self.val_split < 1, "--val-split must be between 0 and 1"),
-            (self.input_size is None or self.input_size >= 32, "--input-size must be at least 32"),
+            (
+                self.input_shape is None or min(self.input_shape) >= 32,
+                "--input-size must be at least 32",
+            ),
+            (self.resize in RESIZE_MODES, f"--resize must be one of {', '.join(RESIZE_MODES)}"),
             (self.patience >= 0, "the patience must be 0 (off) or more epochs"),
         ]
         unknown = [name for name in self.augment if name not in AUGMENTATIONS]
@@ -121,6 +138,8 @@ class TrainConfig:
         data = asdict(self)
         for key in ("data_dir", "val_dir"):
             data[key] = None if data[key] is None else str(data[key])
+        if isinstance(self.input_size, tuple | list):
+            data["input_size"] = list(self.input_size)
         for key in ("augment", "trainable_layers"):
             data[key] = None if data[key] is None else list(data[key])
         return data

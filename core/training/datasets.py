@@ -2,7 +2,9 @@
 
 A dataset is a folder with one subfolder per class, the layout of Keras'
 ``image_dataset_from_directory``: ``root/cat/*.jpg``, ``root/dog/*.jpg``. Images may sit
-in nested folders below a class folder. Hidden files and folders are ignored.
+in nested folders below a class folder. Hidden files and folders are ignored. A folder
+already split, ``root/train/<class>/…`` with ``root/val/`` or ``root/validation/`` (and
+perhaps ``root/test/``), is recognised: training uses train/ and validates on val/.
 Light module: stdlib, numpy and Pillow only, so the GUI can scan a dropped folder on its
 main thread (``verify=False``) and check the images on the worker.
 """
@@ -24,6 +26,56 @@ TINY_CLASS = 5  # fewer images than this in a class earns a warning
 DEFAULT_VAL_SPLIT = 0.2
 
 
+_VAL_NAMES = ("val", "validation")
+
+
+@dataclass(frozen=True)
+class SplitFolders:
+    """A dataset folder that is already split: train/ and val/ (or validation/), maybe test/."""
+
+    root: Path
+    train: Path
+    val: Path
+    test: Path | None = None
+
+    def describe(self) -> str:
+        """One line for the command line and the training window."""
+        name = self.root.name
+        text = (
+            f"{name}/ is split already: training on {name}/{self.train.name}/, "
+            f"validating on {name}/{self.val.name}/"
+        )
+        if self.test is not None:
+            text += f" ({name}/{self.test.name}/ is left for your own testing)"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "train": str(self.train),
+            "val": str(self.val),
+            "test": str(self.test) if self.test else None,
+        }
+
+
+def split_folders(root: str | Path) -> SplitFolders | None:
+    """The train/val(/test) folders of root when it is laid out that way, else None.
+
+    Only folders that hold class subfolders count, so a dataset whose classes happen to be
+    called "train" and "val" (images straight inside) is still read as classes.
+    """
+    root = Path(root)
+    try:
+        folders = {folder.name.lower(): folder for folder in _class_folders(root)}
+    except OSError:
+        return None
+    train = folders.get("train")
+    val = next((folders[name] for name in _VAL_NAMES if name in folders), None)
+    if train is None or val is None or not (_class_folders(train) and _class_folders(val)):
+        return None
+    test = folders.get("test")
+    return SplitFolders(root, train, val, test if test and _class_folders(test) else None)
+
+
 @dataclass
 class DatasetInfo:
     """What a dataset folder holds: class names in label order and their readable images."""
@@ -34,6 +86,7 @@ class DatasetInfo:
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason)
     warnings: list[str] = field(default_factory=list)
     verified: bool = False  # whether every image was decoded once
+    split: SplitFolders | None = None  # root holds train/ + val/: the classes are train/'s
 
     @property
     def counts(self) -> dict[str, int]:
@@ -56,6 +109,7 @@ class DatasetInfo:
             "counts": self.counts,
             "unreadable": [{"path": str(p), "error": reason} for p, reason in self.unreadable],
             "warnings": list(self.warnings),
+            "split_folders": self.split.to_dict() if self.split else None,
         }
 
 
@@ -92,18 +146,21 @@ def scan_dataset(
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder. Choose a folder with one subfolder per class.")
-    folders = _class_folders(root)
+    split = split_folders(root)
+    classes_root = split.train if split else root  # root stays what the user chose
+    folders = _class_folders(classes_root)
     if not folders:
         raise DatasetError(
             f"{root} has no subfolders. Put the images of each class in their own subfolder "
             "(for example cats/ and dogs/) and choose the folder that holds them."
         )
     files = {folder.name: find_images([folder]) for folder in folders}
-    info = DatasetInfo(root, [folder.name for folder in folders], files)
-    stray = find_images([root], recursive=False)
+    info = DatasetInfo(root, [folder.name for folder in folders], files, split=split)
+    stray = find_images([classes_root], recursive=False)
     if stray:
         info.warnings.append(
-            f"{len(stray)} image(s) directly in {root.name}/ belong to no class and are ignored."
+            f"{len(stray)} image(s) directly in {classes_root.name}/ belong to no class and "
+            "are ignored."
         )
     if verify:
         _verify(info, progress, cancel, workers)

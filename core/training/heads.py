@@ -62,7 +62,7 @@ def load_base(
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> Base:
     """The base a configuration asks for: a zoo/built-in model without its top, or a cut file."""
-    size = config.input_size
+    size = config.input_shape
     source = model_source(config.model)
     spec = source.spec
     if spec is not None:
@@ -70,7 +70,7 @@ def load_base(
             spec.name,
             include_top=False,
             weights=config.weights,
-            input_shape=(size, size, 3) if size else None,
+            input_shape=(*size, 3) if size else None,
             progress=progress,
             cancel=cancel,
         )
@@ -78,7 +78,7 @@ def load_base(
             loaded.model, spec.name, loaded.preprocess, loaded.input_size, loaded.crop_fraction
         )
     loaded = load_model_file(source.path, preprocess=config.preprocess)
-    if size and (size, size) != loaded.input_size:
+    if size and size != tuple(loaded.input_size):
         raise TrainConfigError(
             f"{loaded.name} takes {loaded.input_size[0]}×{loaded.input_size[1]} images; "
             "a model file keeps its input size (leave --input-size out)."

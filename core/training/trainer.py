@@ -28,7 +28,6 @@ import numpy as np
 from core.engine.backends.keras_backend import KerasBackend
 from core.errors import Cancelled, ConvLensError, ExportError
 from core.io.atomic import atomic_path
-from core.io.images import DEFAULT_RESIZE
 from core.models import metadata as model_metadata
 from core.models.loading import LoadedModel
 from core.models.source import model_source
@@ -217,7 +216,7 @@ def _feature_key(
 def _fit_head_on_features(run: _Run, key: tuple, progress: ProgressCallback) -> np.ndarray:
     """Stage 1 of the fast path; returns the validation features for scoring."""
     config, split, classifier = run.config, run.split, run.classifier
-    engine = pixel_engine(classifier.feature_model, "base features", run.images.fit)
+    engine = pixel_engine(classifier.feature_model, "base features", run.images.fit, config.backend)
     features = {
         part: base_features(
             engine,
@@ -263,9 +262,11 @@ def _fit_on_images(run: _Run, stage: int, epochs: int, lr: float) -> None:
 
 
 def _split(config: TrainConfig, dataset: DatasetInfo, progress, cancel) -> Split:
-    if config.val_dir is None:
+    """Validation images: the folder given, else the dataset's own val/, else a share."""
+    val_dir = config.val_dir or (dataset.split.val if dataset.split else None)
+    if val_dir is None:
         return split_dataset(dataset, config.val_split, config.seed)
-    val = scan_dataset(config.val_dir, verify=True, progress=progress, cancel=cancel)
+    val = scan_dataset(val_dir, verify=True, progress=progress, cancel=cancel)
     return split_with_folder(dataset, val)
 
 
@@ -298,7 +299,7 @@ def train(
     base = load_base(config, progress, cancel)
     classifier = build_classifier(base, config, len(split.class_names))
     freeze_base(classifier.base, trainable_names(classifier.base, config))
-    images = ImageCache(base.input_size, DEFAULT_RESIZE, base.crop_fraction)
+    images = ImageCache(base.input_size, config.resize, base.crop_fraction)
     run = _Run(config, split, classifier, images, cancel, on_epoch, on_batch)
 
     progress(0, 0, "Training…")
@@ -344,6 +345,7 @@ def train(
         source="trained",
         input_size=base.input_size,
         resize=images.fit[1],
+        resize_fixed=True,  # what it was trained on is what it must be fed
         crop_fraction=images.fit[2],
         preprocess="none",  # the base's preprocessing is the model's first layer
         class_names=list(split.class_names),

@@ -10,7 +10,7 @@ import os
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 import gui.app.qt_compat  # noqa: F401  (before any emit: PySide6 6.12 refcount fix)
 from gui.app.icons import app_icon
@@ -30,13 +30,16 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, notices: list[str] = ()) -> int:
+    """Run the window; notices: installation warnings to show once it is up."""
     app = create_application(argv)
     from gui.main.main_window import MainWindow  # after the QApplication: widgets need it
 
     window = MainWindow()
     install_excepthook(lambda: window)
     window.show()
+    for notice in notices:
+        QTimer.singleShot(0, lambda text=notice: QMessageBox.warning(window, "ConvLens", text))
     # Start loading once the event loop runs, so the window paints before the worker
     # competes with it for the interpreter.
     QTimer.singleShot(0, window.start)

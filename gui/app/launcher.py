@@ -10,6 +10,16 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from gui.app.install_check import problems
+
+    found = problems()  # another package called core, gui or resources in the way?
+    for problem in found:
+        print(
+            f"convlens: {'error' if problem.fatal else 'warning'}: {problem.message}",
+            file=sys.stderr,
+        )
+    if any(problem.fatal for problem in found):
+        return 1
     if not argv:
         from gui.app import system_check
 
@@ -17,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         from gui.app.application import main as run_window
 
-        return run_window()
+        return run_window(notices=[problem.message for problem in found])
     from core.cli.main import main as run_cli
 
     return run_cli(argv)

@@ -45,6 +45,28 @@ class Settings:
     def add_recent_model(self, path: str) -> None:
         self._push("model/recent", path)
 
+    @property
+    def resize_mode(self) -> str:
+        """How photos are fitted to models that do not keep their own: "crop" or "squash"."""
+        return "squash" if self._qs.value("model/resize") == "squash" else "crop"
+
+    @resize_mode.setter
+    def resize_mode(self, mode: str) -> None:
+        self._qs.setValue("model/resize", mode)
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """The (height, width) zoo models are built at, headless; None: their own, with top."""
+        try:
+            height, width = (int(v) for v in str(self._qs.value("model/input_size")).split(","))
+        except ValueError:
+            return None
+        return (height, width) if min(height, width) >= 32 else None
+
+    @input_size.setter
+    def input_size(self, size: tuple[int, int] | None) -> None:
+        self._qs.setValue("model/input_size", f"{size[0]},{size[1]}" if size else "")
+
     # -- folders ---------------------------------------------------------------------------
 
     @property
@@ -87,6 +109,16 @@ class Settings:
     def last_model_save_dir(self, folder: str) -> None:
         self._qs.setValue("training/save_dir", folder)
 
+    @property
+    def backend(self) -> str:
+        """The window's runtime preference: "auto" (ONNX Runtime when verified) or "tf"."""
+        value = self._qs.value("engine/backend")
+        return value if value in ("auto", "tf") else "auto"
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._qs.setValue("engine/backend", value)
+
     # -- explain ---------------------------------------------------------------------------
 
     @property
@@ -117,6 +149,16 @@ class Settings:
     @compare_model.setter
     def compare_model(self, key: str) -> None:
         self._qs.setValue("explain/compare_model", key)
+
+    # -- feature map -----------------------------------------------------------------------
+
+    def map_option(self, name: str) -> str | None:
+        """A remembered Feature map choice: "method", "color" or "folder"."""
+        value = self._qs.value(f"map/{name}")
+        return str(value) if value else None
+
+    def set_map_option(self, name: str, value: str) -> None:
+        self._qs.setValue(f"map/{name}", value)
 
     # -- window ----------------------------------------------------------------------------
 

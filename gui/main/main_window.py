@@ -22,9 +22,11 @@ from core.ops.load import LoadModelRequest, PreprocessingNeeded
 from gui.app.settings import Settings
 from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
+from gui.main.exploring import Exploring
 from gui.main.from_training import TrainedImageOpener
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
+from gui.main.runtime import Runtime
 from gui.main.save_png import save_png
 from gui.main.session import Session, all_layer_paths
 from gui.main.task_status import TaskStatus
@@ -57,12 +59,14 @@ class MainWindow(QMainWindow):
         self.activation_view = ActivationView()
         self.task_status = TaskStatus()
         self.statusBar().addPermanentWidget(self.task_status, 1)
+        self.runtime = Runtime(self)  # ONNX Runtime or TensorFlow: preference, status, export
 
         self.worker_stopped = False
         self.training_window: TrainingWindow | None = None  # made when first opened
         self.panes = WindowLayout(self)
         self.splitters = self.panes.splitters
         self.explaining = Explaining(self)  # the Explain overlay, its controls and Compare
+        self.exploring = Exploring(self)  # the Feature map dock
         self.trained_images = TrainedImageOpener(self)  # training mistakes, with their model
 
         self.actions = build_menus(self)
@@ -82,6 +86,7 @@ class MainWindow(QMainWindow):
             event.ignore()  # the user chose to keep a training run going
             return
         self.explaining.close()
+        self.exploring.close()
         self.panes.save(self.settings)
         self.settings.sync()
         self.worker_stopped = self.session.shutdown(timeout_s=2.0)
@@ -114,6 +119,10 @@ class MainWindow(QMainWindow):
         session.failed.connect(lambda title, text, details: show_error(self, title, text, details))
         session.task_busy.connect(self.task_status.busy)
         session.task_done.connect(self.task_status.done)
+        session.images_added.connect(self._on_session_images_added)
+        session.nothing_added.connect(
+            lambda: self.statusBar().showMessage("No new images found there.", 5000)
+        )
 
     # -- drag and drop ---------------------------------------------------------------------
 
@@ -151,13 +160,14 @@ class MainWindow(QMainWindow):
     # -- images ----------------------------------------------------------------------------
 
     def add_images(self, paths: list[str]) -> None:
-        new = self.session.add_paths(paths)
+        """Files are listed at once, folders in the background (images_added, nothing_added)."""
+        self.session.add_paths(paths)
         for path in paths:
             folder = path if Path(path).is_dir() else str(Path(path).parent)
             self.settings.add_recent_image_dir(folder)
-        if not new:
-            self.statusBar().showMessage("No new images found there.", 5000)
-        elif self.image_pane.current_path() is None:
+
+    def _on_session_images_added(self, new: list[str]) -> None:
+        if self.image_pane.current_path() is None:
             self.image_pane.select_path(new[0])
 
     def open_images(self) -> None:
@@ -201,7 +211,7 @@ class MainWindow(QMainWindow):
     # -- model -----------------------------------------------------------------------------
 
     def load_model(self, request: LoadModelRequest) -> None:
-        self.session.load_model(request)
+        self.session.load_model(self.model_options.apply(request))  # resize, input size
 
     def open_model_file(self) -> None:
         start = (

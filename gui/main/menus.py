@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
 
+from gui.main.model_options import ModelOptions
+
 
 def build_menus(window: QMainWindow) -> dict[str, QAction]:
     """Create the menus and tool bar of window (a gui.main.main_window.MainWindow).
@@ -73,6 +75,14 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         "Ctrl+Shift+X",
         tip="Save the Explain heatmap over the photo",
     )
+    add(
+        file_menu,
+        "export_onnx",
+        "Export model as &ONNX…",
+        lambda _checked=False: window.runtime.export_onnx(),
+        "Ctrl+Alt+O",
+        tip="The model for ONNX Runtime, with its class names and preprocessing inside",
+    )
     file_menu.addSeparator()
     # Not StandardKey.Quit: it is empty on some platforms (Qt's generic theme), Ctrl+Q not.
     add(file_menu, "quit", "&Quit", window.close, "Ctrl+Q")
@@ -106,6 +116,7 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         "Ctrl+Shift+O",
         tip="Load a .keras or .h5 model of your own",
     )
+    window.runtime.add_menu(model_menu)
     add(
         model_menu,
         "classify",
@@ -122,6 +133,9 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         "Esc",
         QStyle.StandardPixmap.SP_BrowserStop,
     )
+    window.model_options = ModelOptions(window, model_menu)  # Ctrl+Alt+R, Ctrl+Alt+I
+    actions["squash"] = window.model_options.squash
+    actions["input_size"] = window.model_options.input_size
 
     view_menu = menubar.addMenu("&View")
     network = add(
@@ -151,6 +165,17 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         tip="A second model's top-5 and heatmap beside this one, for the same image",
     )
 
+    feature_map = add(
+        view_menu,
+        "feature_map",
+        "Feature &map",
+        lambda _checked=False: window.exploring.toggle(),
+        "Ctrl+M",
+        tip="The images laid out by their features: clusters, outliers, similar images",
+    )
+    feature_map.setCheckable(True)
+    window.exploring.dock.visibilityChanged.connect(feature_map.setChecked)
+
     tools_menu = menubar.addMenu("&Tools")
     add(
         tools_menu,
@@ -159,6 +184,14 @@ def build_menus(window: QMainWindow) -> dict[str, QAction]:
         window.show_training,
         "Ctrl+T",
         tip="Transfer learning: a new classifier for your own labelled folders",
+    )
+    add(
+        tools_menu,
+        "find_duplicates",
+        "Find near-&duplicates",
+        lambda _checked=False: window.exploring.find_duplicates(),
+        "Ctrl+Shift+D",
+        tip="Groups of near-identical images and the least typical ones, in the Feature map",
     )
 
     help_menu = menubar.addMenu("&Help")

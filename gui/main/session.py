@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import time
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from core.io.images import find_images
@@ -27,8 +30,9 @@ from core.io.paths import app_cache_dir
 from core.ops.activations import ActivationsRequest
 from core.ops.classify import ClassifyRequest
 from core.ops.extract import ExtractRequest
-from core.ops.load import LoadModelRequest, ModelInfo
+from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
+from gui.main.image_listing import FolderLister
 from gui.widgets.error_dialog import user_message
 from gui.widgets.image_list import CANCELLED, FAILED, QUEUED, ImageEntry, ImageListModel
 from gui.widgets.image_loader import ImageLoader
@@ -36,6 +40,9 @@ from gui.widgets.image_loader import ImageLoader
 # Images per classification job. Small enough that an activation request (higher
 # priority) waits at most one chunk behind a long batch; large enough to batch well.
 CLASSIFY_CHUNK = 8
+# Chunks handed to the worker at a time; the rest wait here. Enough to keep the worker busy,
+# few enough that 10,000 photos do not mean 1,250 jobs queued at once.
+CHUNKS_IN_FLIGHT = 4
 LOAD_PRIORITY, INTERACTIVE_PRIORITY, BATCH_PRIORITY = 2, 1, 0
 # Pasted images are files in the cache so they can be listed like photos; they are removed
 # at start-up once this old (no list outlives its window, and a window rarely runs for days).
@@ -54,6 +61,9 @@ class Session(QObject):
     failed = Signal(str, str, str)  # title, message, details: for an error dialog
     task_busy = Signal(str, str, int, int)  # key, text, done, total
     task_done = Signal(str, str)  # key, text
+    image_classified = Signal(object)  # core.ops.classify.Classified, as each arrives
+    images_added = Signal(list)  # paths newly listed, in order (a folder: several times)
+    nothing_added = Signal()  # what was dropped or opened held no new image
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,9 +71,14 @@ class Session(QObject):
         self.loader = ImageLoader(self)
         self.images = ImageListModel(self)
         self.model: ModelInfo | None = None
+        self.backend = "keras"  # what loads run on: "auto" (ONNX Runtime when verified) or "keras"
+        self.last_load: LoadModelRequest | None = None
         self.versions: dict[str, str] = {}
         self._replacing_load = False
         self._classify_chunks: dict[int, tuple[str, ...]] = {}  # chunk id -> its images
+        self._to_classify: deque[str] = deque()  # submitted to no worker job yet
+        self.lister = FolderLister(self)
+        self._listings: dict[int, int] = {}  # listing id -> new images it found so far
         self._chunk_ids = itertools.count(1)
         self._submitted: set[str] = set()
         self._batch_done = self._batch_total = self._batch_failed = 0
@@ -72,6 +87,9 @@ class Session(QObject):
         self._activation_job: JobHandle | None = None
         self.worker.engine_changed.connect(self._on_worker_engine_changed)
         self.loader.thumbnail_ready.connect(self.images.set_thumbnail)
+        self.images.thumbnail_needed.connect(self.loader.request_thumbnail)
+        self.lister.found.connect(self._on_lister_found)
+        self.lister.finished.connect(self._on_lister_finished)
         prune_pasted_images()
 
     # -- model -----------------------------------------------------------------------------
@@ -84,6 +102,8 @@ class Session(QObject):
         finally:
             self._replacing_load = False
         self._cancel_classification(user=False)
+        request = replace(request, backend=self.backend)
+        self.last_load = request
         job = self.worker.run(
             request,
             kind="load",
@@ -105,6 +125,9 @@ class Session(QObject):
         self.versions = dict(info.versions)
         self.task_done.emit("load", f"{info.name} ready")
         self.model_loaded.emit(info)
+        # After the views have been updated: the old model's garbage is collected here, on the
+        # GUI thread, where it is safe to destroy Qt objects (see settle_memory).
+        QTimer.singleShot(0, settle_memory)
         if self._layer and self._layer not in all_layer_paths(info.layers):
             self._layer = None
         self._schedule_classification()
@@ -125,18 +148,54 @@ class Session(QObject):
     def _on_worker_engine_changed(self, generation: int) -> None:
         # Everything shown was computed with the previous model.
         self._submitted.clear()
+        self._to_classify.clear()
         self.images.set_state(self.images.paths(), QUEUED)
         self.current_image_changed.emit(self.current_entry())
 
     # -- images ----------------------------------------------------------------------------
 
     def add_paths(self, paths: Iterable[str | Path]) -> list[str]:
-        """Add image files and folders (searched recursively); returns the new images."""
-        new = self.images.add_paths(find_images(paths))
-        for path in new:
-            self.loader.request_thumbnail(path)
-        self._schedule_classification()
+        """Add image files at once, and folders (searched recursively) as a background thread
+        lists them; returns the new images among the files. images_added reports them all."""
+        paths = [str(p) for p in paths]
+        folders = [p for p in paths if os.path.isdir(p)]
+        files = [p for p in paths if p not in folders]
+        new = self._add_found(find_images(files)) if files else []
+        if folders:
+            self._listings[self.lister.list(folders)] = len(new)
+        elif not new:
+            self.nothing_added.emit()
         return new
+
+    def is_listing(self) -> bool:
+        return bool(self._listings)
+
+    def wait_until_idle(self, timeout: float | None = None) -> None:
+        """Block, turning the event loop, until the folders are listed and the worker is
+        idle; TimeoutError if that takes longer than timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._listings:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("Listing the folders took too long.")
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+            self.lister.wait(0.01)
+        self.worker.wait_until_idle(None if deadline is None else deadline - time.monotonic())
+
+    def _add_found(self, paths) -> list[str]:
+        new = self.images.add_paths(paths)
+        if new:
+            self.images_added.emit(new)
+            self._schedule_classification()
+        return new
+
+    def _on_lister_found(self, listing: int, paths: list) -> None:
+        if listing in self._listings:  # not cleared meanwhile
+            self._listings[listing] += len(self._add_found(paths))
+
+    def _on_lister_finished(self, listing: int, _count: int) -> None:
+        if self._listings.pop(listing, None) == 0:
+            self.nothing_added.emit()
 
     def add_pasted_image(self, image: QImage) -> str:
         """Keep a clipboard image as a PNG in the app cache, so it is a file like the rest."""
@@ -159,6 +218,9 @@ class Session(QObject):
         self._submitted.difference_update(paths)
 
     def clear(self) -> None:
+        self.lister.cancel()
+        self._listings.clear()
+        self._to_classify.clear()
         self.worker.cancel("classify")
         self.images.clear()
         self._submitted.clear()
@@ -191,14 +253,22 @@ class Session(QObject):
         todo = [p for p in self.images.paths([QUEUED]) if p not in self._submitted]
         if not todo:
             return
-        if not self._classify_chunks:
+        if not self._classify_chunks and not self._to_classify:
             self._batch_done = self._batch_total = self._batch_failed = 0
-        for start in range(0, len(todo), CLASSIFY_CHUNK):
-            chunk = tuple(todo[start : start + CLASSIFY_CHUNK])
+        self._to_classify.extend(todo)
+        self._submitted.update(todo)
+        self._batch_total += len(todo)
+        self._submit_chunks()
+        self._report_batch()
+
+    def _submit_chunks(self) -> None:
+        while self._to_classify and len(self._classify_chunks) < CHUNKS_IN_FLIGHT:
+            count = min(CLASSIFY_CHUNK, len(self._to_classify))
+            chunk = tuple(self._to_classify.popleft() for _ in range(count))
             chunk_id = next(self._chunk_ids)
             self._classify_chunks[chunk_id] = chunk
             self.worker.run(
-                ClassifyRequest(chunk),
+                ClassifyRequest(chunk, keep_features=True),  # for the Feature map
                 kind="classify",
                 supersede=False,
                 priority=BATCH_PRIORITY,
@@ -209,15 +279,17 @@ class Session(QObject):
                 ),
                 on_cancelled=lambda c=chunk_id: self._on_classify_cancelled(c),
             )
-        self._submitted.update(todo)
-        self._batch_total += len(todo)
-        self._report_batch()
 
     def _cancel_classification(self, user: bool) -> None:
-        pending = [p for chunk in self._classify_chunks.values() for p in chunk]
+        waiting = list(self._to_classify)
+        self._to_classify.clear()  # before the cancels below, so nothing more is submitted
+        self._submitted.difference_update(waiting)
+        pending = [p for chunk in self._classify_chunks.values() for p in chunk] + waiting
         self.worker.cancel("classify")
         if user:  # a model switch re-queues them instead
             self.images.set_state([p for p in pending if self._is_queued(p)], CANCELLED)
+        if waiting and not self._classify_chunks:
+            self._classify_chunk_ended(None)
 
     def _is_queued(self, path: str) -> bool:
         entry = self.images.entry(path)
@@ -225,6 +297,7 @@ class Session(QObject):
 
     def _on_image_classified(self, result) -> None:
         entry = self.images.set_result(result.path, result.labels, result.error)
+        self.image_classified.emit(result)
         self._batch_done += 1
         self._batch_failed += result.error is not None
         self._report_batch()
@@ -247,12 +320,13 @@ class Session(QObject):
         self._classify_chunk_ended(chunk_id)
 
     def _report_batch(self) -> None:
-        if self._classify_chunks:
+        if self._classify_chunks or self._to_classify:
             text = f"Classifying {self._batch_done}/{self._batch_total} images…"
             self.task_busy.emit("classify", text, self._batch_done, self._batch_total)
 
-    def _classify_chunk_ended(self, chunk_id: int) -> None:
+    def _classify_chunk_ended(self, chunk_id: int | None) -> None:
         self._classify_chunks.pop(chunk_id, None)
+        self._submit_chunks()
         if self._classify_chunks:
             return
         # Counted from the results that came back: when Cancel stops a batch, the chunk
@@ -334,6 +408,7 @@ class Session(QObject):
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         """Cancel all work and end the worker; False if it did not stop in time."""
+        self.lister.cancel()
         self.loader.shutdown()
         return self.worker.shutdown(timeout_s)
 

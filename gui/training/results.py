@@ -18,7 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import ImageLoadError
+from core.io.images import load_thumbnail
 from gui.training.plots import ConfusionMatrix
+from gui.widgets.image_loader import to_qimage
 
 THUMBNAIL = QSize(48, 48)
 MAX_MISCLASSIFIED_SHOWN = 200
@@ -105,4 +108,10 @@ def _thumbnail(path: Path) -> QIcon:
     size = reader.size()
     if size.isValid():
         reader.setScaledSize(size.scaled(THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio))
-    return QIcon(QPixmap.fromImage(reader.read()))
+    image = reader.read()
+    if image.isNull():  # formats Qt has no plugin for (HEIC, AVIF): ConvLens' own reader
+        try:
+            image = to_qimage(load_thumbnail(path, THUMBNAIL.width()))
+        except ImageLoadError:
+            pass
+    return QIcon(QPixmap.fromImage(image))

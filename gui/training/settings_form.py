@@ -123,7 +123,25 @@ class TrainingSettings(QScrollArea):
         val_row.addWidget(val_choose)
         validation.addRow("or folder", val_row)
         layout.addLayout(validation)
+        self.validation_note = QLabel()
+        self.validation_note.setWordWrap(True)
+        layout.addWidget(self.validation_note)
+        self._auto_val_dir = ""  # the val/ of a split dataset, filled in for the user
+        self.val_dir_edit.textChanged.connect(self._show_validation)
+        self._show_validation()
         return box
+
+    def _show_validation(self) -> None:
+        """The share applies only without a validation folder; say which one is used."""
+        folder = self.val_dir_edit.text().strip()
+        self.val_split.setEnabled(not folder)
+        if not folder:
+            text = "Validation: a share of each class's images."
+        elif folder == self._auto_val_dir:
+            text = f"Validation: the dataset's own {Path(folder).name}/ folder (the share does not apply)."
+        else:
+            text = f"Validation: the folder {Path(folder).name}/ (the share does not apply)."
+        self.validation_note.setText(text)
 
     def _model_group(self) -> QGroupBox:
         box = QGroupBox("Model")
@@ -241,6 +259,12 @@ class TrainingSettings(QScrollArea):
             self.class_table.setItem(row, 0, QTableWidgetItem(name))
             self.class_table.setItem(row, 1, QTableWidgetItem(str(count)))
         lines = [status] if status else []
+        split = info.split if info else None
+        if split is not None:
+            lines.append(f"{split.describe()}.")
+        if self.val_dir_edit.text().strip() == self._auto_val_dir:
+            self._auto_val_dir = str(split.val) if split else ""
+            self.val_dir_edit.setText(self._auto_val_dir)
         if info is not None:
             lines.insert(0, f"{len(info.classes)} classes, {info.total} images.")
             lines += [f"⚠ {warning}" for warning in info.warnings]

@@ -6,16 +6,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
+from core.engine.cache import BoundedCache
 from core.models.labels import Label
 from gui.widgets.image_loader import THUMBNAIL_SIDE
 
 QUEUED, DONE, FAILED, CANCELLED = "queued", "done", "failed", "cancelled"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2
+# Thumbnails kept decoded: a few screens of rows. The others are decoded again when their
+# rows are shown, so 10,000 photos cost no more memory than 1,000.
+THUMBNAIL_CACHE_ITEMS = 600
 
 
 @dataclass
@@ -24,7 +35,6 @@ class ImageEntry:
     state: str = QUEUED
     labels: tuple[Label, ...] | None = None
     error: str | None = None
-    thumbnail: QPixmap | None = None
 
     @property
     def name(self) -> str:
@@ -56,12 +66,17 @@ def image_key(path: str | Path) -> str:
 
 
 class ImageListModel(QAbstractListModel):
-    """Rows of ImageEntry; thumbnails arrive later from the image loader."""
+    """Rows of ImageEntry. Thumbnails are asked for (thumbnail_needed) only for the rows a
+    view shows, arrive later from the image loader and are kept in a bounded cache."""
+
+    thumbnail_needed = Signal(str)  # path: a view shows its row and it has no thumbnail
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._entries: list[ImageEntry] = []
         self._rows: dict[str, int] = {}
+        self._thumbnails = BoundedCache(max_items=THUMBNAIL_CACHE_ITEMS)
+        self._no_thumbnail: set[str] = set()  # could not be decoded: not asked for again
         self._placeholder = _placeholder_pixmap()
         warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self._failed_icon = QIcon(_square(warning.pixmap(48, 48)))
@@ -78,9 +93,12 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{entry.name}\n{entry.summary}"
         if role == Qt.ItemDataRole.DecorationRole:
-            if entry.state == FAILED and entry.thumbnail is None:
+            thumbnail = self._thumbnails.get(entry.path)
+            if thumbnail is None and entry.path not in self._no_thumbnail:
+                self.thumbnail_needed.emit(entry.path)
+            if entry.state == FAILED and thumbnail is None:
                 return self._failed_icon
-            return QIcon(entry.thumbnail or self._placeholder)
+            return QIcon(thumbnail or self._placeholder)
         if role == Qt.ItemDataRole.ToolTipRole:
             return _tooltip(entry)
         if role == Qt.ItemDataRole.ForegroundRole and entry.state == FAILED:
@@ -105,35 +123,45 @@ class ImageListModel(QAbstractListModel):
     def row_of(self, path: str) -> int:
         return self._rows.get(image_key(path), -1)
 
+    def thumbnail(self, path: str) -> QPixmap | None:
+        """path's thumbnail if it is decoded and still cached."""
+        return self._thumbnails.get(image_key(path))
+
     # -- changing --------------------------------------------------------------------------
 
-    def add_paths(self, paths: Sequence[str | Path]) -> list[str]:
-        """Append images not listed yet; returns the keys of the new ones."""
-        new = []
+    def add_paths(self, paths: Iterable[str | Path]) -> list[str]:
+        """Append images not listed yet, all in one insertion; returns the keys of the new ones."""
+        new, seen = [], set()
         for path in paths:
             key = image_key(path)
-            if key not in self._rows and key not in new:
+            if key not in self._rows and key not in seen:
+                seen.add(key)
                 new.append(key)
         if new:
             first = len(self._entries)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             self._entries += [ImageEntry(key) for key in new]
-            self._reindex()
+            self._rows.update((key, first + i) for i, key in enumerate(new))
             self.endInsertRows()
         return new
 
     def remove_paths(self, paths: Iterable[str]) -> None:
-        rows = sorted((self.row_of(p) for p in paths), reverse=True)
-        for row in rows:
-            if row >= 0:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._entries[row]
-                self._reindex()
-                self.endRemoveRows()
+        rows = sorted({self.row_of(p) for p in paths} - {-1}, reverse=True)
+        # Runs of neighbouring rows go in one removal each; the index is rebuilt once.
+        while rows:
+            last = first = rows.pop(0)
+            while rows and rows[0] == first - 1:
+                first = rows.pop(0)
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._entries[first : last + 1]
+            self.endRemoveRows()
+        self._reindex()
 
     def clear(self) -> None:
         self.beginResetModel()
         self._entries, self._rows = [], {}
+        self._thumbnails.clear()
+        self._no_thumbnail.clear()
         self.endResetModel()
 
     def set_result(
@@ -149,17 +177,26 @@ class ImageListModel(QAbstractListModel):
         return entry
 
     def set_state(self, paths: Iterable[str], state: str) -> None:
+        rows = []
         for path in paths:
-            entry = self.entry(path)
-            if entry is not None:
+            row = self.row_of(path)
+            if row >= 0:
+                entry = self._entries[row]
                 entry.state, entry.labels, entry.error = state, None, None
-                self._changed(path)
+                rows.append(row)
+        if rows:  # one signal for them all: a model switch re-queues 10,000 rows at once
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [])
 
     def set_thumbnail(self, path: str, image: QImage) -> None:
-        entry = self.entry(path)
-        if entry is not None:
-            entry.thumbnail = _square(QPixmap.fromImage(image))
-            self._changed(path, [Qt.ItemDataRole.DecorationRole])
+        """A decoded thumbnail (a null image: the file could not be decoded)."""
+        if self.row_of(path) < 0:
+            return
+        if image.isNull():
+            self._no_thumbnail.add(image_key(path))
+        else:
+            pixmap = _square(QPixmap.fromImage(image))
+            self._thumbnails.put(image_key(path), pixmap, 4 * pixmap.width() * pixmap.height())
+        self._changed(path, [Qt.ItemDataRole.DecorationRole])
 
     def _changed(self, path: str, roles=()) -> None:
         index = self.index(self.row_of(path))

@@ -9,6 +9,8 @@ model worker.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -22,6 +24,9 @@ from core.io.images import load_fitted, load_image, load_thumbnail
 from gui.app.worker import lower_cpu_priority
 
 THUMBNAIL_SIDE = 96
+# Thumbnails asked for but not started: the rows most recently shown come first, and
+# beyond this many the oldest requests (rows scrolled past) are dropped.
+THUMBNAIL_BACKLOG = 256
 PICTURE_SIDE = 1600  # large enough for a full-screen view, small enough to scale quickly
 
 
@@ -50,16 +55,29 @@ class ImageLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         # Thumbnails are background work, like the model's; the picture the user asked for is not.
-        self._thumbnails = ThreadPoolExecutor(
-            1, thread_name_prefix="convlens-thumbs", initializer=lower_cpu_priority, initargs=(10,)
+        self._wanted: OrderedDict[str, None] = OrderedDict()  # newest last
+        self._wanted_changed = threading.Condition()
+        self._thumbnails = threading.Thread(
+            target=self._thumbnail_loop, name="convlens-thumbs", daemon=True
         )
         self._pictures = ThreadPoolExecutor(1, thread_name_prefix="convlens-picture")
         self._picture_request = 0
         self._pending_picture: Future | None = None
         self._closed = False
+        self._thumbnails.start()
 
     def request_thumbnail(self, path: str) -> None:
-        self._thumbnails.submit(self._make_thumbnail, path)
+        """Decode path's thumbnail soon: newer requests first (the rows on screen now)."""
+        with self._wanted_changed:
+            self._wanted[path] = None
+            self._wanted.move_to_end(path)
+            while len(self._wanted) > THUMBNAIL_BACKLOG:
+                self._wanted.popitem(last=False)
+            self._wanted_changed.notify()
+
+    def pending_thumbnails(self) -> int:
+        with self._wanted_changed:
+            return len(self._wanted)
 
     def request_picture(
         self,
@@ -81,17 +99,30 @@ class ImageLoader(QObject):
         return self._picture_request
 
     def shutdown(self) -> None:
-        self._closed = True
-        self._thumbnails.shutdown(wait=False, cancel_futures=True)
+        with self._wanted_changed:
+            self._closed = True
+            self._wanted.clear()
+            self._wanted_changed.notify()
         self._pictures.shutdown(wait=False, cancel_futures=True)
 
     # -- pool threads ----------------------------------------------------------------------
+
+    def _thumbnail_loop(self) -> None:
+        lower_cpu_priority(10)
+        while True:
+            with self._wanted_changed:
+                while not self._wanted and not self._closed:
+                    self._wanted_changed.wait()
+                if self._closed:
+                    return
+                path, _ = self._wanted.popitem(last=True)
+            self._make_thumbnail(path)
 
     def _make_thumbnail(self, path: str) -> None:
         try:
             image = to_qimage(load_thumbnail(path, THUMBNAIL_SIDE))
         except Exception:  # a broken file: the list shows its failure from classification
-            return
+            image = QImage()  # a null image: "no thumbnail", so it is not asked for again
         self._emit(self.thumbnail_ready, path, image)
 
     def _make_picture(self, request: int, path: str, input_size, resize_mode: str) -> None:

@@ -107,7 +107,7 @@ def wait_for_model(qtbot, window, name: str | None = None) -> None:
 
 
 def wait_idle(window, timeout: float = 120) -> None:
-    window.session.worker.wait_until_idle(timeout)
+    window.session.wait_until_idle(timeout)
 
 
 @pytest.fixture

@@ -116,7 +116,8 @@ def test_classify_json_schema_and_partial_failure(model_file, photos, capsys):
             assert set(result) == {"path", "error"}
             assert isinstance(result["error"], str) and result["error"]
             continue
-        assert set(result) == {"path", "predictions"}
+        assert set(result) == {"path", "predictions", "weights"}
+        assert result["weights"] == str(model_file)  # a model file brings its own weights
         assert len(result["predictions"]) == 2
         for prediction in result["predictions"]:
             assert set(prediction) == {"label", "class_id", "index", "probability"}
@@ -250,7 +251,8 @@ def test_argparse_errors_return_2(capsys):
         (
             ["frobnicate"],
             "convlens: error: argument COMMAND: invalid choice: 'frobnicate' (choose from "
-            "'models', 'classify', 'layers', 'extract', 'train', 'explain') "
+            "'models', 'classify', 'layers', 'extract', 'train', 'explain', 'export-onnx', "
+            "'map', 'similar', 'duplicates') "
             "(see 'convlens --help')",
         ),
     ],

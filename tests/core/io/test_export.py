@@ -32,7 +32,7 @@ def paths(tmp_path):
     return [tmp_path / "photos" / name for name in ("a.jpg", "b b.png", 'ç,"quoted".jpg')]
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+@pytest.mark.parametrize("suffix", [".npz", ".h5", ".parquet"])
 def test_round_trip_with_metadata(tmp_path, vectors, paths, suffix):
     out = write_features(tmp_path / f"features{suffix}", vectors, paths, METADATA)
     got, got_paths, metadata = read_features(out)
@@ -64,7 +64,7 @@ def test_csv_round_trip_is_exact(tmp_path, vectors, paths):
     np.testing.assert_array_equal(got, vectors)
     assert got_paths == [str(p) for p in paths]
     header = out.read_text(encoding="utf-8").splitlines()[0]
-    assert header == "path,f0,f1,f2,f3,f4"
+    assert header == "path,f0,f1,f2,f3,f4,error"
 
 
 def test_feature_maps_keep_their_shape_except_in_csv(tmp_path, paths):
@@ -90,7 +90,7 @@ def test_an_existing_file_is_replaced_only_on_request(tmp_path, vectors, paths):
     np.testing.assert_array_equal(read_features(out)[0], vectors)
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".npy", ".csv", ".h5"])
+@pytest.mark.parametrize("suffix", [".npz", ".npy", ".csv", ".h5", ".parquet"])
 def test_an_error_while_writing_leaves_no_trace_and_the_old_file(
     tmp_path, vectors, paths, monkeypatch, suffix
 ):
@@ -123,7 +123,7 @@ def test_an_unexpected_error_is_an_export_error_too(tmp_path, vectors, paths, mo
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".npy", ".csv", ".h5"])
+@pytest.mark.parametrize("suffix", [".npz", ".npy", ".csv", ".h5", ".parquet"])
 def test_a_new_file_gets_the_usual_permissions(tmp_path, vectors, paths, suffix):
     old = os.umask(0o022)
     try:

@@ -169,7 +169,7 @@ def test_text_file_with_image_suffix(tmp_path):
 def test_readable_but_unsupported_format_names_the_supported_ones(tmp_path, name):
     message = load_error(write_solid(tmp_path / name, CORAL))
     assert "not supported" in message
-    assert "JPEG, PNG, BMP, GIF, TIFF and WebP" in message
+    assert "JPEG, PNG, BMP, GIF, TIFF, WebP, HEIC/HEIF and AVIF" in message
 
 
 @pytest.mark.parametrize("side", [40, 100])  # Pillow warns above the limit, errors above 2x

@@ -110,10 +110,8 @@ def test_a_drop_without_files_is_refused(window):
 
 def test_thumbnails_are_made_in_the_background(window, photos, qtbot):
     window.add_images([str(photos["chelsea"])])
-    qtbot.waitUntil(
-        lambda: window.session.images.entry(str(photos["chelsea"])).thumbnail is not None
-    )
-    thumbnail = window.session.images.entry(str(photos["chelsea"])).thumbnail
+    qtbot.waitUntil(lambda: window.session.images.thumbnail(str(photos["chelsea"])) is not None)
+    thumbnail = window.session.images.thumbnail(str(photos["chelsea"]))
     assert max(thumbnail.width(), thumbnail.height()) == 96
     wait_idle(window)
 
@@ -214,11 +212,9 @@ def test_rows_keep_one_height_and_a_16_bit_png_gets_a_thumbnail(window, photos, 
     first = heights()
     drop(window, [gray16, portrait, broken])
     wait_idle(window)
-    qtbot.waitUntil(
-        lambda: all(model.entry(str(p)).thumbnail is not None for p in (gray16, portrait))
-    )
+    qtbot.waitUntil(lambda: all(model.thumbnail(str(p)) is not None for p in (gray16, portrait)))
     QApplication.processEvents()
     assert heights() == first and len(first) == 1
-    thumb = model.entry(str(gray16)).thumbnail.toImage()
+    thumb = model.thumbnail(str(gray16)).toImage()
     center = thumb.pixelColor(thumb.width() // 2, thumb.height() // 2)
     assert center.red() == center.green() == center.blue() and center.alpha() == 255  # gray

@@ -100,7 +100,8 @@ def test_pressing_every_shortcut_of_the_readme(
     Image_path.write_bytes(photos["chelsea"].read_bytes())
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     key("Ctrl+Shift+F")
-    assert str(Image_path) in window.session.images.paths()
+    # Folders are listed in the background.
+    qtbot.waitUntil(lambda: str(Image_path) in window.session.images.paths())
 
     # Delete: the selected image goes (the focus in the image list, as after a click).
     window.image_pane.select_path(str(Image_path))
@@ -171,11 +172,28 @@ def test_pressing_every_shortcut_of_the_readme(
     key("X")  # compare turned Explain on
     wait_idle(window)
 
+    # Ctrl+Alt+O: the model as ONNX, checked against TensorFlow before it is written.
+    onnx_file = tmp_path / "lite0.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(onnx_file), ""))
+    key("Ctrl+Alt+O")
+    wait_idle(window)
+    assert onnx_file.is_file() and "checked against TensorFlow" in window.task_status.text()
+
     # Ctrl+T: the training window.
     key("Ctrl+T")
     assert window.training_window is not None and window.training_window.isVisible()
     window.training_window.close()
     activate(qtbot, window)
+
+    # Ctrl+M: the Feature map of the window's images; Ctrl+Shift+D: its near-duplicates.
+    key("Ctrl+M")
+    wait_idle(window)
+    qtbot.waitUntil(lambda: window.exploring.result is not None)
+    key("Ctrl+Shift+D")
+    wait_idle(window)
+    assert window.exploring.panel.tabs.tabText(2).startswith("Duplicates (")
+    key("Ctrl+M")
+    assert not window.exploring.dock.isVisible()
 
     # F1: the list of shortcuts, in a dialog answered with OK.
     answer = answer_next_dialog("OK")
@@ -209,6 +227,16 @@ def test_pressing_every_shortcut_of_the_readme(
     key("Ctrl+Shift+O")
     wait_for_model(qtbot, window, "fruit.keras")
     wait_idle(window)
+
+    # Ctrl+Alt+R: squash whole photos (the model is loaded again with it); Ctrl+Alt+I: the
+    # input size dialog (cancelled: nothing changes).
+    key("Ctrl+Alt+R")
+    qtbot.waitUntil(lambda: window.session.model.resize_mode == "squash", timeout=60_000)
+    wait_for_model(qtbot, window, "fruit.keras")
+    answer = answer_next_dialog("Cancel")
+    key("Ctrl+Alt+I")
+    assert answer.done() and answer.seen[0]["title"] == "Input size"
+    activate(qtbot, window)
 
     # Ctrl+Q: the window closes and its worker ends.
     key("Ctrl+Q")
