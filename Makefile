@@ -31,6 +31,7 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_training_screenshot.py
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_explain_screenshots.py
 	QT_QPA_PLATFORM=offscreen $(PY) docs/make_runtime_screenshot.py
+	QT_QPA_PLATFORM=offscreen $(PY) docs/make_layout_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

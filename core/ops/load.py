@@ -44,6 +44,7 @@ class ModelInfo:
     backend: str = "keras"
     explain_layer: str | None = None  # Grad-CAM's default: the last conv layer, nested or not
     map_layers: tuple[str, ...] = ()  # every layer with maps (H×W×C) a CAM can be taken at
+    class_names: tuple[str, ...] = ()  # of a classifier's outputs, in output order
 
     @property
     def key(self) -> str:
@@ -113,6 +114,7 @@ def model_info(engine) -> ModelInfo:
         backend=getattr(engine.backend, "status", engine.backend.name),
         explain_layer=default_layer(engine.layer_tree()),
         map_layers=tuple(map_layers(engine.layer_tree())),
+        class_names=tuple(loaded.class_names) if loaded.is_classifier else (),
     )
 
 

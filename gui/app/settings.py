@@ -90,6 +90,26 @@ class Settings:
         self._qs.setValue("export/last_dir", folder)
 
     @property
+    def export_suffix(self) -> str | None:
+        """The file type last chosen in the export dialog (".npz", ".csv", …)."""
+        value = self._qs.value("export/suffix")
+        return str(value) if value else None
+
+    @export_suffix.setter
+    def export_suffix(self, suffix: str) -> None:
+        self._qs.setValue("export/suffix", suffix)
+
+    @property
+    def last_model_save_dir(self) -> str:
+        """Where the last trained model was saved (home at first)."""
+        folder = self._qs.value("training/save_dir")
+        return str(folder) if folder and Path(str(folder)).is_dir() else str(Path.home())
+
+    @last_model_save_dir.setter
+    def last_model_save_dir(self, folder: str) -> None:
+        self._qs.setValue("training/save_dir", folder)
+
+    @property
     def backend(self) -> str:
         """The window's runtime preference: "auto" (ONNX Runtime when verified) or "tf"."""
         value = self._qs.value("engine/backend")

@@ -12,10 +12,14 @@ from PySide6.QtWidgets import QSplitter
 
 # First-start layout of the main splitter: the image pane's share of the width; the layer
 # pane gets its table's width within these bounds; the activation view the rest.
-IMAGE_PANE_SHARE = 0.16
-LAYER_PANE_MIN, LAYER_PANE_MAX_SHARE = 300, 0.43
+IMAGE_PANE_SHARE = 0.2  # the photo large enough to see what the model saw
+LAYER_PANE_MIN, LAYER_PANE_MAX_SHARE = 300, 0.4
 ACTIVATION_PANE_MIN = 360
 DEFAULT_SIZE = (1440, 900)
+SPLITTER_STYLE = (
+    "QSplitter::handle { background: palette(midlight); }"
+    "QSplitter::handle:hover { background: palette(highlight); }"
+)
 
 
 class WindowLayout:
@@ -37,6 +41,10 @@ class WindowLayout:
         self.pending = True  # first start: proportions are set once the size is known
         self.auto = True  # the layer pane follows the layer table's width
         window.setCentralWidget(main)
+        # Splitter handles that can be seen (Qt's default is a few invisible pixels).
+        for splitter in (main, middle, window.image_pane.splitter, window.activation_view.splitter):
+            splitter.setHandleWidth(6)
+        window.setStyleSheet(SPLITTER_STYLE)
 
     def save(self, settings) -> None:
         settings.set_window_bytes("geometry", self.window.saveGeometry())

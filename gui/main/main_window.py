@@ -235,6 +235,8 @@ class MainWindow(QMainWindow):
         self.model_selector.set_recent(self.settings.recent_models)
         self.model_selector.set_current(info.key, info.random_weights)
         self.image_pane.set_network_input(info.input_size, info.resize_mode)
+        names = [name.replace("_", " ") for name in info.class_names]
+        self.activation_view.set_class_names(info.layers[-1]["path"] if names else None, names)
         selected = self.layer_tree.selected_layer()
         self.layer_tree.set_layers(info.layers)
         self.panes.fit_layer_pane()
@@ -323,11 +325,14 @@ class MainWindow(QMainWindow):
             image_count=len(paths),
             has_selection=current is not None,
             start_dir=self.settings.last_export_dir,
+            default_format=self.settings.export_suffix or ".npz",
+            suggested_name="features",
         )
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         options = dialog.values()
         self.settings.last_export_dir = str(options.path.parent)
+        self.settings.export_suffix = options.format
         chosen = [current] if options.scope == SCOPE_SELECTED and current else paths
         self.session.export_features(
             chosen, options.layer, options.pooling, options.path, options.overwrite

@@ -23,7 +23,11 @@ class TrainingCurves(QWidget):
             plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-10, 10))
+            for axis in ("left", "bottom"):  # no "(x0.001)" scaling of small numbers
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+            # Loss falls to the bottom right, accuracy rises to the top right: each legend
+            # sits in the corner its curves leave free.
+            plot.addLegend(offset=(-10, 10) if metric == "loss" else (-10, -10))
             self.curves[metric] = plot.plot([], [], pen=TRAIN_PEN, symbol="o", name="training")
             self.curves[f"val_{metric}"] = plot.plot(
                 [], [], pen=VAL_PEN, symbol="o", symbolBrush=VAL_PEN.color(), name="validation"
@@ -31,6 +35,7 @@ class TrainingCurves(QWidget):
         self.accuracy_plot.setYRange(0, 1.02)
         self._stage_lines: list[pg.InfiniteLine] = []
         self._history: list = []
+        self._set_epoch_axis(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot)
@@ -43,6 +48,17 @@ class TrainingCurves(QWidget):
         for line in self._stage_lines:
             line.getViewBox().removeItem(line)
         self._stage_lines = []
+        self._set_epoch_axis(1)
+
+    def _set_epoch_axis(self, last: int) -> None:
+        """Whole epochs only (no 1.5, 2.5), about ten ticks at most; empty plots 0…1."""
+        step = max(1, -(-last // 10))
+        ticks = [[(e, str(e)) for e in range(1, last + 1, step)]]
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.getAxis("bottom").setTicks(ticks)
+            plot.setXRange(0.5, last + 0.5, padding=0.02)
+        if not self._history:
+            self.loss_plot.setYRange(0, 1)
 
     def add_epoch(self, log) -> None:
         """Append one core.train_config.EpochLog."""
@@ -54,6 +70,8 @@ class TrainingCurves(QWidget):
                 self._stage_lines.append(line)
         self._history.append(log)
         epochs = [entry.epoch for entry in self._history]
+        self._set_epoch_axis(max(epochs))
+        self.loss_plot.enableAutoRange(axis="y")
         for metric in self.curves:
             values = [getattr(entry, metric) for entry in self._history]
             if all(v is not None for v in values):

@@ -31,12 +31,20 @@ from PySide6.QtWidgets import (
 
 from core.errors import ConvLensError
 from core.training.datasets import DatasetInfo
+from gui.app.settings import Settings
 from gui.training.controller import TrainingController
 from gui.training.plots import TrainingCurves
 from gui.training.results import TrainingResults
 from gui.training.settings_form import TrainingSettings
 from gui.widgets.error_dialog import show_error
 from gui.widgets.layer_tree_view import LayerTreeView
+
+SAVE, DISCARD = "save", "discard"
+SPLIT_NAMES = {"train", "training"}  # a train/val layout's training folder
+BASE_LAYERS_HINT = (
+    "To pick which base layers train, set Freezing to “Choose in the base's layer tree”: "
+    "the base's layers then show here with a checkbox each."
+)
 
 
 class TrainingWindow(QMainWindow):
@@ -51,6 +59,9 @@ class TrainingWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.controller = TrainingController(worker, self)
         self.worker = worker
+        self.app_settings = Settings()
+        self._close_after_save = False
+        self._discarded = None  # the result the user chose to discard
 
         self.settings = TrainingSettings()
         self.settings.dataset_requested.connect(self.set_dataset)
@@ -98,8 +109,8 @@ class TrainingWindow(QMainWindow):
         c.batch_logged.connect(self._on_controller_batch_logged)
         c.trained.connect(self.results.show_result)
         c.base_layers_ready.connect(self._on_controller_base_layers_ready)
-        c.saved.connect(self.model_saved)
-        c.failed.connect(lambda title, text, details: show_error(self, title, text, details))
+        c.saved.connect(self._on_controller_saved)
+        c.failed.connect(self._on_controller_failed)
         c.busy_changed.connect(self._update_buttons)
 
     def _run_panel(self) -> QWidget:
@@ -140,7 +151,15 @@ class TrainingWindow(QMainWindow):
         self.layer_tree = LayerTreeView()
         self.layer_tree.set_trainable_editable(True)
         self.layer_tree.add_shortcut(self)
-        self.results.tabs.insertTab(0, self.layer_tree, "Base layers")
+        self.base_layers_hint = QLabel(BASE_LAYERS_HINT, wordWrap=True)
+        self.base_layers_hint.setStyleSheet("color: palette(placeholder-text); padding: 8px;")
+        self.base_layers_page = QWidget()
+        page = QVBoxLayout(self.base_layers_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(self.base_layers_hint)
+        page.addWidget(self.layer_tree, 1)
+        self.layer_tree.hide()
+        self.results.tabs.insertTab(0, self.base_layers_page, "Base layers")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.curves)
         split.addWidget(self.results)
@@ -165,9 +184,15 @@ class TrainingWindow(QMainWindow):
     # -- choosing layers --------------------------------------------------------------------
 
     def _on_settings_freeze_mode_changed(self, mode: str) -> None:
-        if mode == "choose":
+        choosing = mode == "choose"
+        self.layer_tree.setVisible(choosing)
+        self.base_layers_hint.setText(
+            "Building the base's layers…" if choosing else BASE_LAYERS_HINT
+        )
+        self.base_layers_hint.setVisible(not choosing or not self.layer_tree.trainable_state())
+        if choosing:
             self._request_base_layers()
-            self.results.tabs.setCurrentWidget(self.layer_tree)
+            self.results.tabs.setCurrentWidget(self.base_layers_page)
 
     def _request_base_layers(self) -> None:
         """Show the chosen base's layers with freeze checkboxes (built on the worker)."""
@@ -177,6 +202,7 @@ class TrainingWindow(QMainWindow):
         self.controller.request_base_layers(self.settings.base_options())
 
     def _on_controller_base_layers_ready(self, layers: list) -> None:
+        self.base_layers_hint.hide()
         self.layer_tree.set_layers(layers)
         # Start from a frozen base: the user ticks what to train.
         state = self.layer_tree.trainable_state()
@@ -223,14 +249,23 @@ class TrainingWindow(QMainWindow):
         )
         if not path:
             return None
+        self.app_settings.last_model_save_dir = str(Path(path).parent)
         return path if path.lower().endswith(suffix) else path + suffix
 
     def _suggested_name(self, suffix: str) -> str:
+        """The dataset's name in the folder of the last save (a dataset folder is often
+        read-only, and "train" names the layout, not the data)."""
         root = Path(self.settings.folder_edit.text() or "classifier")
-        return str(root.parent / f"{root.name}_classifier{suffix}")
+        name = (
+            root.parent.name if root.name.lower() in SPLIT_NAMES and root.parent.name else root.name
+        )
+        return str(Path(self.app_settings.last_model_save_dir) / f"{name}{suffix}")
 
     def _update_buttons(self) -> None:
         training = self.is_training()
+        if not self.controller.has_jobs() and self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1)  # no "busy" stripes while nothing runs
+            self.progress_bar.setValue(0)
         self.start_button.setEnabled(not training)
         self.stop_button.setEnabled(training)
         self.save_button.setEnabled(self.result is not None and not training)
@@ -243,10 +278,38 @@ class TrainingWindow(QMainWindow):
         if self.is_training() and not ask_stop_training(self):
             event.ignore()
             return
+        unsaved = self.controller.unsaved() and self.result is not self._discarded
+        if not self.is_training() and unsaved and not self._keep_or_discard():
+            event.ignore()
+            return
         self.controller.cancel_all()
         super().closeEvent(event)
 
+    def _keep_or_discard(self) -> bool:
+        """Ask about the unsaved model: True to close now (discarded); False to stay open
+        (cancelled, or saving first: the window closes once the file is written)."""
+        answer = ask_unsaved_model(self)
+        if answer == DISCARD:
+            self._discarded = self.result  # asked once: closing again does not ask
+            return True
+        if answer == SAVE:
+            path = self._ask_path("Save the model", ".keras", "Keras model (*.keras)")
+            if path:
+                self._close_after_save = True
+                self.controller.save(path)
+        return False
+
+    def _on_controller_saved(self, path: str) -> None:
+        self.model_saved.emit(path)
+        if self._close_after_save:
+            self._close_after_save = False
+            self.close()
+
     # -- what the controller reports --------------------------------------------------------
+
+    def _on_controller_failed(self, title: str, text: str, details: str) -> None:
+        self._close_after_save = False  # a failed save keeps the window (and the model)
+        show_error(self, title, text, details)
 
     def _on_controller_progressed(self, done: int, total: int) -> None:
         self.progress_bar.setRange(0, total)
@@ -260,6 +323,26 @@ class TrainingWindow(QMainWindow):
         )
         self.progress_bar.setRange(0, log.batches)
         self.progress_bar.setValue(log.batch)
+
+
+def ask_unsaved_model(parent: QWidget) -> str | None:
+    """Save, Discard or None (Cancel) for a trained model that is not saved yet."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Save the trained model?",
+        "The classifier you trained is not saved. Closing discards it.",
+        QMessageBox.StandardButton.Save
+        | QMessageBox.StandardButton.Discard
+        | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+    answer = box.exec()
+    box.deleteLater()
+    return {QMessageBox.StandardButton.Save: SAVE, QMessageBox.StandardButton.Discard: DISCARD}.get(
+        QMessageBox.StandardButton(answer)
+    )
 
 
 def stop_training_box(parent: QWidget) -> QMessageBox:

@@ -37,9 +37,10 @@ from core.errors import ExportError
 from core.io.atomic import atomic_path
 from gui.widgets.activation_grid import MAX_PAGE, PAGE_SIZE, LevelBar, fit_grid
 from gui.widgets.colormaps import BACKGROUND, compose_page, render_page_image, upsample
+from gui.widgets.grid_png import framed
+from gui.widgets.vector_plot import VectorPlot
 
 SORT_MODES = ("Channel order", "Mean activation ↓")
-BAR_PLOT_LIMIT = 512  # longer vectors read better as a line than as hair-thin bars
 
 
 def _fmt(value: float) -> str:
@@ -63,6 +64,8 @@ class ActivationView(QWidget):
         self._page_size = PAGE_SIZE
         self._range: tuple[int, int] | None = None  # the grid's extent in map pixels
         self._showing = "message"  # or "grid", "vector"
+        self._output_layer: str | None = None
+        self._class_names: list[str] | None = None
         self._build_controls()
         self._build_grid()
         self._build_detail()
@@ -77,8 +80,10 @@ class ActivationView(QWidget):
         self.splitter = QSplitter()
         self.splitter.addWidget(self.grid_widget)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
+        # The enlarged channel gets real room: a third of the panel, not a tile's size.
+        self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 1)
+        self.detail.setMinimumWidth(180)
         for page in (self.splitter, self.plot):
             self.stack.addWidget(page)
         # A message covers the pages rather than replacing them: the grid stays laid out at
@@ -86,9 +91,12 @@ class ActivationView(QWidget):
         self.message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.message.setStyleSheet("color: palette(mid); font-size: 14px;")
         self.message.setAutoFillBackground(True)
-        # One line whatever the text, so new statistics never re-lay out the panel.
+        # Two lines whatever the text (a vector's top-5 names need the second), so new
+        # statistics never re-lay out the panel.
         self.stats = QLabel(textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stats.setWordWrap(True)
         self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.stats.setFixedHeight(2 * self.stats.fontMetrics().lineSpacing() + 2)
 
         content = QGridLayout()
         content.addWidget(self.stack, 0, 0)
@@ -202,16 +210,8 @@ class ActivationView(QWidget):
         layout.addLayout(opacity_row)
 
     def _build_vector(self) -> None:
-        self.plot = pg.PlotWidget(background=BACKGROUND)
-        self.plot.setLabel("bottom", "index")
-        self.plot.setLabel("left", "activation")
-        for axis in ("left", "bottom"):  # "(x0.001)" axis scaling confuses more than it helps
-            self.plot.getAxis(axis).enableAutoSIPrefix(False)
-        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=(70, 150, 200))
-        self.line = pg.PlotDataItem(pen=pg.mkPen((70, 150, 200), width=1))
-        self.top_points = pg.ScatterPlotItem(size=8, brush=(255, 90, 60), pen=None)
-        for item in (self.bars, self.line, self.top_points):
-            self.plot.addItem(item)
+        self.plot = VectorPlot()
+        self.bars, self.line = self.plot.bars, self.plot.line
 
     # -- public API ----------------------------------------------------------------------
 
@@ -227,6 +227,10 @@ class ActivationView(QWidget):
         self.title.clear()
         self.stats.clear()
         self.show_message("Select a layer to see its activations.")
+
+    def set_class_names(self, output_layer: str | None, names) -> None:
+        """The model's output layer and its class names: its plot is labelled by class."""
+        self._output_layer, self._class_names = output_layer, list(names) if names else None
 
     def has_grid(self) -> bool:
         """True when a channel grid is on screen, i.e. export_png has something to write."""
@@ -294,21 +298,25 @@ class ActivationView(QWidget):
         """Write the visible page as a PNG, atomically, in the current colours and levels.
 
         Tiles are the maps at full resolution, repeated by a whole factor up to at least
-        EXPORT_MIN_TILE pixels, separated by EXPORT_GAP-pixel borders (see render_tiles).
+        EXPORT_MIN_TILE pixels, separated by EXPORT_GAP-pixel borders (see render_tiles),
+        under a title (layer, shape, channels) and over a colour bar (gui.widgets.grid_png).
         """
         if not self.has_grid():
             raise ExportError(
                 "There is no activation grid to export: select a convolutional layer."
             )
         target = Path(path)
-        image = render_page_image(
+        levels = self.histogram.getLevels()
+        lut = self.histogram.gradient.getLookupTable(256, alpha=False)
+        grid = render_page_image(
             self._maps,
             self._page_channels(),
             self._columns(),
-            self.histogram.getLevels(),
-            self.histogram.gradient.getLookupTable(256, alpha=False),
+            levels,
+            lut,
             labels=labels,
         )
+        image = framed(grid, f"{self.title.text()}  ·  {self.page_label.text()}", levels, lut)
         with atomic_path(target) as partial:
             if not image.save(str(partial), "PNG"):  # Qt says no more than that
                 raise ExportError(
@@ -491,18 +499,8 @@ class ActivationView(QWidget):
     # -- 1-D -----------------------------------------------------------------------------
 
     def _show_vector(self, vector: np.ndarray) -> None:
-        indices = np.arange(len(vector))
-        bars = len(vector) <= BAR_PLOT_LIMIT
-        self.bars.setOpts(x=indices, height=vector, width=0.8)
-        self.bars.setVisible(bars)
-        self.line.setData(indices, vector)
-        self.line.setVisible(not bars)
-        top = np.argsort(-vector, kind="stable")[:5]
-        self.top_points.setData(top, vector[top])
-        self.plot.autoRange()
-        ranked = ", ".join(f"{i} ({_fmt(float(vector[i]))})" for i in top)
-        self.stats.setText(
-            f"min {_fmt(float(vector.min()))} · max {_fmt(float(vector.max()))} · "
-            f"mean {_fmt(float(vector.mean()))} · zeros {(vector == 0).mean():.1%} · top: {ranked}"
-        )
+        names = self._class_names if self._layer == self._output_layer else None
+        text = self.plot.show_vector(vector, names)
+        self.stats.setText(text)
+        self.stats.setToolTip(text)
         self._show("vector")

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -75,7 +75,10 @@ class ExportDialog(QDialog):
         has_selection: bool,
         start_dir: str,
         default_format: str = ".npz",
+        suggested_name: str = "",
     ) -> None:
+        """start_dir and default_format: the last export's; suggested_name (without suffix)
+        fills the path in start_dir, so the folder the user exported to last is seen."""
         super().__init__(parent)
         self.setWindowTitle("Export features")
         self._layers = list(layers)
@@ -112,6 +115,8 @@ class ExportDialog(QDialog):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.layer_combo.setCompleter(completer)
         self.layer_combo.currentTextChanged.connect(self._validate)
+        # A popup left open over a complete name would swallow the user's next click.
+        self.layer_combo.currentTextChanged.connect(self._on_layer_combo_text_changed)
         layer_row = QHBoxLayout()
         layer_row.addWidget(self.layer_combo, 1)
         layer_row.addWidget(QLabel("(default: pooled penultimate layer)"))
@@ -156,6 +161,8 @@ class ExportDialog(QDialog):
         layout.addWidget(self.hint)
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())
+        if suggested_name:
+            self.path_edit.setText(str(self._start_dir / (suggested_name + default_format)))
         self._validate()
 
     # -- results ------------------------------------------------------------------------
@@ -199,6 +206,14 @@ class ExportDialog(QDialog):
                 return
             self._overwrite = True
         super().accept()
+
+    def _on_layer_combo_text_changed(self, text: str) -> None:
+        if text.strip() in self._layers:
+            # After the key press is handled: the line edit shows the popup after this signal.
+            QTimer.singleShot(0, self, self._hide_completion)
+
+    def _hide_completion(self) -> None:
+        self.layer_combo.completer().popup().hide()
 
     # -- keeping path and format in step -------------------------------------------------
 

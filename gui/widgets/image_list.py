@@ -78,9 +78,8 @@ class ImageListModel(QAbstractListModel):
         self._thumbnails = BoundedCache(max_items=THUMBNAIL_CACHE_ITEMS)
         self._no_thumbnail: set[str] = set()  # could not be decoded: not asked for again
         self._placeholder = _placeholder_pixmap()
-        self._failed_icon = QApplication.style().standardIcon(
-            QStyle.StandardPixmap.SP_MessageBoxWarning
-        )
+        warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        self._failed_icon = QIcon(_square(warning.pixmap(48, 48)))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -195,7 +194,7 @@ class ImageListModel(QAbstractListModel):
         if image.isNull():
             self._no_thumbnail.add(image_key(path))
         else:
-            pixmap = QPixmap.fromImage(image)
+            pixmap = _square(QPixmap.fromImage(image))
             self._thumbnails.put(image_key(path), pixmap, 4 * pixmap.width() * pixmap.height())
         self._changed(path, [Qt.ItemDataRole.DecorationRole])
 
@@ -218,6 +217,18 @@ def _tooltip(entry: ImageEntry) -> str:
     elif entry.state == CANCELLED:
         lines.append("Not classified: cancelled (Model → Classify images, F5)")
     return "\n".join(lines)
+
+
+def _square(pixmap: QPixmap) -> QPixmap:
+    """pixmap centred on a transparent THUMBNAIL_SIDE square: every row's icon has one size,
+    so rows keep one height whatever the photos' shapes (the list lays out uniform rows)."""
+    side = THUMBNAIL_SIDE
+    square = QPixmap(QSize(side, side))
+    square.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(square)
+    painter.drawPixmap((side - pixmap.width()) // 2, (side - pixmap.height()) // 2, pixmap)
+    painter.end()
+    return square
 
 
 def _placeholder_pixmap() -> QPixmap:

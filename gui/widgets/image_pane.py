@@ -59,7 +59,8 @@ class PictureView(QWidget):
         painter = QPainter(self)
         if self._pixmap is None:
             painter.setPen(self.palette().placeholderText().color())
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._text)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # never clipped
+            painter.drawText(self.rect().adjusted(8, 8, -8, -8), flags, self._text)
             return
         if self._scaled is None or self._scaled.size() != self._fit_size():
             # Scale once per size, not on every repaint: a 1600 px photo takes milliseconds.
@@ -107,6 +108,9 @@ class ImagePane(QWidget):
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.setSpacing(1)
+        # A long label ("Rhodesian ridgeback · 27%") is elided, not scrolled sideways to.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
         model.rowsRemoved.connect(self._on_rows_changed)
         model.modelReset.connect(self._on_rows_changed)

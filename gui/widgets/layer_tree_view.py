@@ -5,15 +5,13 @@ Takes the plain dicts of ``core.layers.LayerNode.to_dict()``, so it never needs 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QFont,
     QFontMetrics,
     QIcon,
     QKeySequence,
-    QPainter,
     QPixmap,
     QShortcut,
     QStandardItem,
@@ -21,63 +19,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QStyle, QTreeView, QVBoxLayout, QWidget
 
+from gui.widgets.layer_rows import NameOrTypeFilter, format_shape, grid_icon, has_maps
+
 COLUMNS = ("Name", "Type", "Output shape", "Params", "Trainable")
 NAME, TYPE, SHAPE, PARAMS, TRAINABLE = range(len(COLUMNS))
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 FILTER_SHORTCUT = "Ctrl+L"
 IS_BLOCK_ROLE = Qt.ItemDataRole.UserRole + 2
-
-
-def format_shape(shape) -> str:
-    """(56, 56, 24) -> "56×56×24"; unknown sizes show as "?"."""
-    if shape is None:
-        return "—"
-    if shape and isinstance(shape[0], (list, tuple)):  # several outputs
-        return ", ".join(format_shape(part) for part in shape)
-    return "×".join("?" if size is None else str(size) for size in shape) or "scalar"
-
-
-def has_maps(node: dict) -> bool:
-    """Conv-like output (H×W×C): the layers whose activations show as a grid of maps."""
-    shape = node.get("output_shape")
-    return shape is not None and len(shape) == 3 and not isinstance(shape[0], (list, tuple))
-
-
-def _grid_icon() -> QIcon:
-    """A small 3×3 tile grid, echoing the activation grid these layers open."""
-    pixmap = QPixmap(16, 16)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(58, 130, 180))
-    for row in range(3):
-        for col in range(3):
-            painter.drawRect(1 + col * 5, 1 + row * 5, 4, 4)
-    painter.end()
-    return QIcon(pixmap)
-
-
-class _NameOrTypeFilter(QSortFilterProxyModel):
-    """Matches the Name or Type column; recursive filtering keeps the parents of matches."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setRecursiveFilteringEnabled(True)
-        self._needle = ""
-
-    def set_needle(self, text: str) -> None:
-        self.beginFilterChange()
-        self._needle = text.casefold()
-        self.endFilterChange()
-
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
-        if not self._needle:
-            return True
-        source = self.sourceModel()
-        return any(
-            self._needle in str(source.index(row, column, parent).data()).casefold()
-            for column in (NAME, TYPE)
-        )
 
 
 class LayerTreeView(QWidget):
@@ -91,7 +39,7 @@ class LayerTreeView(QWidget):
         super().__init__(parent)
         self._model = QStandardItemModel(0, len(COLUMNS), self)
         self._model.setHorizontalHeaderLabels(list(COLUMNS))
-        self._proxy = _NameOrTypeFilter(self)
+        self._proxy = NameOrTypeFilter(self)
         self._proxy.setSourceModel(self._model)
         self._trainable_items: dict[str, QStandardItem] = {}  # path -> Trainable cell
         self._leaf_paths: list[str] = []  # graph order, nested layers in place
@@ -101,7 +49,7 @@ class LayerTreeView(QWidget):
         self._selected: str | None = None
         self._explainable: set[str] = set()  # layers a CAM can be taken at
         self._content_width: int | None = None  # cached: layouts ask for sizeHint often
-        self._grid_icon = _grid_icon()
+        self._grid_icon = grid_icon()
         blank = QPixmap(16, 16)
         blank.fill(Qt.GlobalColor.transparent)
         self._blank_icon = QIcon(blank)
@@ -127,13 +75,12 @@ class LayerTreeView(QWidget):
         self.tree.clicked.connect(self._choose)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        # The short columns fit their contents and Name takes the rest, so Params and
-        # Trainable are always on screen. The pane asks for the width of everything
-        # (content_width); squeezed below it, names lose their middle, not their ends,
-        # which tell layers apart (block3a_expand_bn, block3b_expand_bn, …_project_bn).
+        # Every column fits its contents except Type, which takes the room left: names are
+        # what tell layers apart (block3a_expand_bn, block3b_expand_bn, …), so they are
+        # never cut; squeezed, the type loses its end (its tooltip has it whole).
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header.setSectionResizeMode(TYPE, QHeaderView.ResizeMode.Stretch)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._model.itemChanged.connect(self._on_model_item_changed)
 
         layout = QVBoxLayout(self)
@@ -208,6 +155,7 @@ class LayerTreeView(QWidget):
         name.setData(bool(children), IS_BLOCK_ROLE)
         name.setToolTip(node["path"])
         kind = QStandardItem(node["class_name"])
+        kind.setToolTip(node["class_name"])
         shape = QStandardItem(format_shape(node.get("output_shape")))
         params = QStandardItem(f"{node.get('params', 0):,}")
         for item in (shape, params):
@@ -222,7 +170,10 @@ class LayerTreeView(QWidget):
             font = QFont(kind.font())
             font.setBold(True)
             kind.setFont(font)
-            kind.setToolTip("Convolutional output (H×W×C): select to see its activation maps")
+            kind.setToolTip(
+                f"{node['class_name']}: a convolutional output (H×W×C); select it to see "
+                "its activation maps"
+            )
         trainable = QStandardItem()
         trainable.setData(node["path"], PATH_ROLE)
         trainable.setData(bool(children), IS_BLOCK_ROLE)

@@ -7,17 +7,20 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog
 
 POLL_MS = 20
+_LIVE: list = []  # answers still waiting: kept alive though the caller drops its reference
 
 
 class ModalAnswer:
     """Clicks, in each of the next modal dialogs in turn, the button whose text starts with
     the next of `buttons`. Keeps each dialog's title, text and button texts in `seen`."""
 
-    def __init__(self, *buttons: str, tries: int = 3000) -> None:
+    def __init__(self, *buttons: str, tries: int = 3000, prepare=None) -> None:
         self.buttons = list(buttons)
+        self.prepare = prepare  # called with each dialog before its button is clicked
         self.seen: list[dict] = []
         self._answered: QDialog | None = None
         self._tries = tries
+        _LIVE.append(self)
         QTimer.singleShot(POLL_MS, self._poll)
 
     def done(self) -> bool:
@@ -29,6 +32,8 @@ class ModalAnswer:
             self._tries -= 1
             if self._tries > 0:
                 QTimer.singleShot(POLL_MS, self._poll)
+            elif self in _LIVE:
+                _LIVE.remove(self)
             return
         buttons = [b for b in dialog.findChildren(QAbstractButton) if b.isVisible()]
         texts = [b.text().replace("&", "") for b in buttons]
@@ -40,10 +45,14 @@ class ModalAnswer:
                 "buttons": texts,
             }
         )
+        if self.prepare is not None:
+            self.prepare(dialog)
         wanted = self.buttons.pop(0)
         self._answered = dialog
         if self.buttons:
             QTimer.singleShot(POLL_MS, self._poll)
+        elif self in _LIVE:
+            _LIVE.remove(self)
         for button, label in zip(buttons, texts, strict=True):
             if label.startswith(wanted):
                 button.click()
@@ -52,8 +61,8 @@ class ModalAnswer:
         dialog.reject()
 
 
-def answer_next_dialog(*buttons: str) -> ModalAnswer:
-    return ModalAnswer(*buttons)
+def answer_next_dialog(*buttons: str, prepare=None) -> ModalAnswer:
+    return ModalAnswer(*buttons, prepare=prepare)
 
 
 def activate(qtbot, window) -> None:

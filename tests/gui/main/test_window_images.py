@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QGraphicsView
@@ -188,3 +190,31 @@ def test_the_status_counts_what_was_classified(window, photos, tmp_path):
     drop(window, [photos["coffee"]])
     wait_idle(window)
     assert window.task_status.text() == "Classified 1 image"
+
+
+def test_rows_keep_one_height_and_a_16_bit_png_gets_a_thumbnail(window, photos, tmp_path, qtbot):
+    import skimage.data
+
+    gray16 = tmp_path / "cat_gray16.png"
+    Image.fromarray((skimage.data.chelsea().mean(axis=2) * 257).astype(np.uint16)).save(gray16)
+    assert Image.open(gray16).mode == "I;16"
+    portrait = tmp_path / "portrait.jpg"
+    Image.open(photos["coffee"]).crop((0, 0, 150, 400)).save(portrait)
+    broken = tmp_path / "broken.jpg"
+    write_truncated(broken)
+    model = window.session.images
+    list_view = window.image_pane.list
+
+    def heights():
+        return {list_view.visualRect(model.index(row)).height() for row in range(model.rowCount())}
+
+    drop(window, [photos["chelsea"]])
+    first = heights()
+    drop(window, [gray16, portrait, broken])
+    wait_idle(window)
+    qtbot.waitUntil(lambda: all(model.thumbnail(str(p)) is not None for p in (gray16, portrait)))
+    QApplication.processEvents()
+    assert heights() == first and len(first) == 1
+    thumb = model.thumbnail(str(gray16)).toImage()
+    center = thumb.pixelColor(thumb.width() // 2, thumb.height() // 2)
+    assert center.red() == center.green() == center.blue() and center.alpha() == 255  # gray

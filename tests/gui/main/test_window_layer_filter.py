@@ -105,3 +105,25 @@ def test_a_model_switch_leaves_no_stale_heading_or_statistics(cat_window, qtbot,
     assert view.showing() == "message"
     assert view.message.text() == "Select a layer to see its activations."
     assert view.title.text() == "" and view.stats.text() == ""
+
+
+def test_the_predictions_plot_names_the_classes(cat_window, qtbot):
+    window = cat_window
+    qtbot.waitUntil(lambda: len(window.top5.labels()) == 5)
+    top = [label.label.replace("_", " ") for label in window.top5.labels()]
+    click_layer(qtbot, window, "predictions")
+    wait_idle(window)
+    view = window.activation_view
+    assert view.showing() == "vector"
+    texts = view.plot.top_texts()
+    assert [text.split(" (")[0] for text in texts] == top  # names, not 285, 282, …
+    assert view.plot.getAxis("bottom").labelText == "class index"
+    # The statistics (with the five names) fit in the panel: nothing cut off.
+    stats = view.stats
+    needed = stats.heightForWidth(stats.width())
+    assert all(name in stats.text() for name in top) and needed <= stats.height()
+
+    # Another vector layer (not the class scores) is labelled by index.
+    click_layer(qtbot, window, "avg_pool")
+    wait_idle(window)
+    assert all(text.startswith("#") for text in view.plot.top_texts())

@@ -133,3 +133,34 @@ def test_export_activation_grid_png(cat_window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     cat_window.actions["export_png"].trigger()
     assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_export_dialog_remembers_the_folder_and_the_format(cat_window, qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from tests.gui.dialogs import activate, answer_next_dialog
+
+    folder = tmp_path / "vectors"
+    folder.mkdir()
+    shown = []
+
+    def fill(dialog):  # as a user types: a file name with its suffix, then Export
+        shown.append((dialog.path_edit.text(), dialog.format_combo.currentData()))
+        dialog.path_edit.selectAll()
+        QTest.keyClicks(dialog.path_edit, str(folder / "cats.csv"))
+
+    activate(qtbot, cat_window)
+    answer = answer_next_dialog("Export", prepare=fill)
+    qtbot.keyClick(cat_window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert answer.done()
+    wait_idle(cat_window)
+    assert (folder / "cats.csv").is_file()
+
+    activate(qtbot, cat_window)
+    answer = answer_next_dialog(
+        "Cancel", prepare=lambda d: shown.append((d.path_edit.text(), d.format_combo.currentData()))
+    )
+    qtbot.keyClick(cat_window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert answer.done()
+    assert shown[1] == (str(folder / "features.csv"), ".csv")  # the last folder and format

@@ -35,9 +35,10 @@ def textures(tmp_path_factory):
 def view(qtbot):
     worker = Worker()
     view = TrainingWindow(worker)
-    qtbot.addWidget(view)
-    view.show()
+    view.show()  # not qtbot.addWidget: its teardown would close it before the answer below
     yield view
+    if view.controller.unsaved() and not view.is_training():
+        answer_next_dialog("Discard")  # closing asks about the trained model
     view.close()
     assert worker.shutdown(timeout_s=10)
 
@@ -358,7 +359,8 @@ def test_layers_ticked_in_the_layer_tree_are_the_ones_trained(qtbot, view, textu
     _finished(qtbot, view)
     view.settings.freeze_combo.setCurrentIndex(view.settings.freeze_combo.findData("choose"))
     _finished(qtbot, view)  # the base's layers come from the worker
-    assert view.results.tabs.currentWidget() is view.layer_tree
+    assert view.results.tabs.currentWidget() is view.base_layers_page
+    assert view.layer_tree.isVisible() and not view.base_layers_hint.isVisible()
     state = view.layer_tree.trainable_state()
     assert len(state) > 100 and not any(state.values())  # a frozen base to start from
     view.layer_tree.set_trainable_state({"top_conv": True})  # as a ticked checkbox does

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 from core.errors import ExportError
 from gui.widgets.activation_grid import MAX_PAGE, PAGE_SIZE, fit_grid
 from gui.widgets.activation_view import ActivationView
-from gui.widgets.colormaps import EXPORT_GAP, lookup_table
+from gui.widgets.colormaps import BACKGROUND, EXPORT_GAP, lookup_table
+from gui.widgets.grid_png import COLORBAR_HEIGHT, TITLE_HEIGHT
 
 H, W = 10, 12  # not square, so a swapped axis shows
 
@@ -298,11 +299,11 @@ def test_export_png_writes_the_visible_page(tmp_path, view):
         # 16 px maps repeated 4× to 64 px tiles, with gaps around and between.
         assert image.size == (
             columns * 64 + (columns + 1) * EXPORT_GAP,
-            rows * 64 + (rows + 1) * EXPORT_GAP,
+            TITLE_HEIGHT + rows * 64 + (rows + 1) * EXPORT_GAP + COLORBAR_HEIGHT,
         )
         pixels = np.asarray(image.convert("RGB"))
     lut = lookup_table()
-    centre = EXPORT_GAP + 32 + 20  # below the corner label
+    centre = TITLE_HEIGHT + EXPORT_GAP + 32 + 20  # below the corner label
     assert tuple(pixels[centre, EXPORT_GAP + 64 + EXPORT_GAP + 32]) == tuple(lut[-1])
     assert tuple(pixels[centre, EXPORT_GAP + 32]) == tuple(lut[0])
 
@@ -317,7 +318,11 @@ def test_export_png_follows_the_page_and_optional_labels(tmp_path, view):
     view.export_png(tmp_path / "labelled.png")
     with Image.open(tmp_path / "plain.png") as plain, Image.open(tmp_path / "labelled.png") as lab:
         # 10×12 maps repeated 6× to 60×72 px tiles
-        size = (columns * 72 + (columns + 1) * EXPORT_GAP, rows * 60 + (rows + 1) * EXPORT_GAP)
+        grid_height = rows * 60 + (rows + 1) * EXPORT_GAP
+        size = (
+            columns * 72 + (columns + 1) * EXPORT_GAP,
+            TITLE_HEIGHT + grid_height + COLORBAR_HEIGHT,
+        )
         assert plain.size == lab.size == size
         assert np.any(np.asarray(plain) != np.asarray(lab))
 
@@ -337,3 +342,21 @@ def test_clear_returns_to_the_hint(view):
     assert view.showing() == "message"
     assert view.title.text() == ""
     assert not view.has_grid()
+
+
+def test_the_png_has_a_title_and_a_colour_bar(tmp_path, view):
+    maps = np.zeros((16, 16, 40), dtype=np.float32)
+    maps[:, :, 1] = 2.5
+    view.show_activations("block3_conv", maps)
+    view.export_png(tmp_path / "grid.png")
+    with Image.open(tmp_path / "grid.png") as image:
+        pixels = np.asarray(image.convert("RGB"))
+    height, width = pixels.shape[:2]
+    background = np.array(BACKGROUND.getRgb()[:3])
+    # The title band has text in it (light pixels on the dark background).
+    assert (pixels[:TITLE_HEIGHT].max(axis=2) > 200).any()
+    # The colour bar runs from the colour map's first to its last colour, left to right.
+    lut = lookup_table()
+    bar_row = pixels[height - COLORBAR_HEIGHT + 6 + 6]
+    assert tuple(bar_row[8]) == tuple(lut[0]) and tuple(bar_row[width - 9]) == tuple(lut[-1])
+    assert not (pixels[height - COLORBAR_HEIGHT :] == background).all(axis=2).all()

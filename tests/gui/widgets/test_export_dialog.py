@@ -210,3 +210,28 @@ def test_values_round_trip(qtbot, make_dialog, tmp_path):
     assert dialog.values().format == ".csv"
     with pytest.raises(AttributeError):
         dialog.values().layer = "other"  # frozen
+
+
+def test_a_complete_layer_name_closes_the_completion_popup(make_dialog, qtbot):
+    dialog = make_dialog()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    edit = dialog.layer_combo.lineEdit()
+    edit.setFocus()
+    edit.clear()
+    qtbot.keyClicks(edit, "block1_co")
+    popup = dialog.layer_combo.completer().popup()
+    qtbot.waitUntil(popup.isVisible)
+    qtbot.keyClicks(edit, "nv")  # the whole name: nothing left to complete
+    qtbot.waitUntil(lambda: not popup.isVisible())
+    # So the next click reaches the widget under the pointer.
+    assert dialog.all_radio.isChecked()
+    qtbot.mouseClick(dialog.selected_radio, Qt.MouseButton.LeftButton)
+    assert dialog.selected_radio.isChecked()
+    assert dialog.values().layer == "block1_conv"
+
+
+def test_a_suggested_name_fills_the_path_in_the_last_folder(make_dialog, tmp_path):
+    dialog = make_dialog(default_format=".csv", suggested_name="features")
+    assert dialog.path_edit.text() == str(tmp_path / "features.csv")
+    assert dialog.format_combo.currentData() == ".csv" and dialog.ok_button.isEnabled()

@@ -116,13 +116,13 @@ def columns_on_screen(view) -> dict[int, int]:
     }
 
 
-def test_every_column_is_on_screen_and_name_takes_the_room_left(view):
+def test_every_column_is_on_screen_and_type_takes_the_room_left(view):
     shown = columns_on_screen(view)
     assert sorted(shown) == [NAME, TYPE, SHAPE, PARAMS, TRAINABLE]
-    for column in (TYPE, SHAPE, PARAMS):  # fitted to their contents: nothing clipped
+    for column in (NAME, TYPE, SHAPE, PARAMS):  # fitted to their contents: nothing clipped
         assert shown[column] >= view.tree.sizeHintForColumn(column)
     assert shown[TRAINABLE] >= view.tree.header().sectionSizeHint(TRAINABLE)
-    assert sum(shown.values()) == view.tree.viewport().width()  # Name stretches to the edge
+    assert sum(shown.values()) == view.tree.viewport().width()  # Type stretches to the edge
     assert view.tree.horizontalScrollBar().maximum() == 0
 
 
@@ -131,11 +131,12 @@ def test_the_view_asks_for_the_width_of_its_table(view):
     QApplication.processEvents()
     assert view.tree.header().sectionSize(NAME) >= view.tree.sizeHintForColumn(NAME)
     assert view.tree.horizontalScrollBar().maximum() == 0
-    # Squeezed, names lose their middle (the ends tell layers apart); the columns stay.
-    view.resize(view.sizeHint().width() - 120, 500)
+    # Squeezed, names stay whole (they tell layers apart); the type gives way.
+    view.resize(view.sizeHint().width() - 60, 500)
     QApplication.processEvents()
-    assert view.tree.header().sectionSize(NAME) < view.tree.sizeHintForColumn(NAME)
-    assert view.tree.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert view.tree.header().sectionSize(NAME) >= view.tree.sizeHintForColumn(NAME)
+    assert view.tree.header().sectionSize(TYPE) < view.tree.sizeHintForColumn(TYPE)
+    assert row_index(view, "predictions", TYPE).data(Qt.ItemDataRole.ToolTipRole) == "Dense"
     assert sorted(columns_on_screen(view)) == [NAME, TYPE, SHAPE, PARAMS, TRAINABLE]
 
 
