@@ -85,6 +85,7 @@ def open_engine(args, bars: ProgressBars, from_cache: bool = False):
             overruled = apply_resize(engine.loaded, getattr(args, "resize", None))
             if overruled:
                 bars.write(f"warning: {overruled}")
+            engine.resize_mode = engine.loaded.resize  # the engine was made before
             return engine
     from core.engine.onnx_cache import source_key
     from core.engine.tf_runtime import import_tensorflow_quietly

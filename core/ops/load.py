@@ -127,6 +127,7 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
         cached = cached_engine(request.key, request.weights, request.preprocess, request.trust)
         if cached is not None:  # answers on ONNX Runtime; TensorFlow comes when needed
             apply_resize(cached.loaded, request.resize)
+            cached.resize_mode = cached.loaded.resize  # the engine was made before
             return _install(cached, ctx)
     if "keras" not in sys.modules:
         ctx.progress(0, 0, "Loading TensorFlow…")
