@@ -38,9 +38,10 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
         return len(request.paths)
     count = 0
     features = cache = None
-    # Only where the predictions run on TensorFlow anyway: on ONNX Runtime a second output
-    # would bring TensorFlow in (and lose ONNX's speed) for every image classified.
-    if request.keep_features and engine.backend.name == "keras":
+    # Only on the plain TensorFlow backend: with ONNX Runtime in front ("auto"), a second
+    # output would bring TensorFlow in for every image, and the predictions that verify a
+    # conversion (and then switch to ONNX Runtime) would never be made.
+    if request.keep_features and not hasattr(engine.backend, "use_onnx_for_layers"):
         from core.explore.cache import feature_cache
 
         layer = engine.default_feature_layer()
