@@ -136,8 +136,8 @@ def main() -> int:
     from PySide6.QtCore import QTimer
 
     from core.ops.load import LoadModelRequest
+    from gui.main.layer_paths import all_layer_paths
     from gui.main.main_window import MainWindow
-    from gui.main.session import all_layer_paths
     from gui.widgets.export_dialog import ExportDialog
 
     work = Path(tempfile.mkdtemp(prefix="convlens-shots-photos-"))

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 
 from core.io.images import iter_images
 from core.progress import CancelToken
@@ -58,6 +58,16 @@ class FolderLister(QObject):
         """Block until a listing emits something (or timeout seconds pass)."""
         self._emitted.wait(timeout)
         self._emitted.clear()
+
+    def deliver_until(self, done, deadline: float | None) -> None:
+        """Turn the event loop, so that what the listings found is delivered, until done()
+        is true; TimeoutError after the time.monotonic() deadline."""
+        while not done():
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("Listing the folders took too long.")
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+            self.wait(0.01)
 
     def cancel(self) -> None:
         with self._lock:

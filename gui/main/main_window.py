@@ -24,11 +24,12 @@ from gui.main import about, model_dialogs
 from gui.main.explaining import Explaining
 from gui.main.exploring import Exploring
 from gui.main.from_training import TrainedImageOpener
+from gui.main.layer_paths import all_layer_paths
 from gui.main.layout import WindowLayout
 from gui.main.menus import build_menus
 from gui.main.runtime import Runtime
 from gui.main.save_png import save_png
-from gui.main.session import Session, all_layer_paths
+from gui.main.session import Session
 from gui.main.task_status import TaskStatus
 from gui.training.window import TrainingWindow
 from gui.widgets.activation_view import ActivationView

@@ -12,7 +12,6 @@ wanted (DESIGN.md rule 4):
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import time
@@ -22,17 +21,19 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from core.io.images import find_images
-from core.io.paths import app_cache_dir
 from core.ops.activations import ActivationsRequest
 from core.ops.classify import ClassifyRequest
 from core.ops.extract import ExtractRequest
 from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
+from gui.main.batch_summary import classified_summary
 from gui.main.image_listing import FolderLister
+from gui.main.layer_paths import all_layer_paths
+from gui.main.pasted_images import prune_pasted_images, save_pasted_image
 from gui.widgets.error_dialog import user_message
 from gui.widgets.image_list import CANCELLED, FAILED, QUEUED, ImageEntry, ImageListModel
 from gui.widgets.image_loader import ImageLoader
@@ -44,9 +45,6 @@ CLASSIFY_CHUNK = 8
 # few enough that 10,000 photos do not mean 1,250 jobs queued at once.
 CHUNKS_IN_FLIGHT = 4
 LOAD_PRIORITY, INTERACTIVE_PRIORITY, BATCH_PRIORITY = 2, 1, 0
-# Pasted images are files in the cache so they can be listed like photos; they are removed
-# at start-up once this old (no list outlives its window, and a window rarely runs for days).
-PASTED_MAX_AGE_S = 3 * 24 * 3600
 
 
 class Session(QObject):
@@ -175,12 +173,7 @@ class Session(QObject):
         """Block, turning the event loop, until the folders are listed and the worker is
         idle; TimeoutError if that takes longer than timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._listings:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError("Listing the folders took too long.")
-            QCoreApplication.sendPostedEvents()
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
-            self.lister.wait(0.01)
+        self.lister.deliver_until(lambda: not self._listings, deadline)
         self.worker.wait_until_idle(None if deadline is None else deadline - time.monotonic())
 
     def _add_found(self, paths) -> list[str]:
@@ -200,16 +193,7 @@ class Session(QObject):
 
     def add_pasted_image(self, image: QImage) -> str:
         """Keep a clipboard image as a PNG in the app cache, so it is a file like the rest."""
-        folder = pasted_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = folder / f"pasted-{stamp}.png"
-        counter = itertools.count(2)
-        while path.exists():
-            path = folder / f"pasted-{stamp}-{next(counter)}.png"
-        # Fast compression: a screenshot pasted must not stall the window.
-        if not image.save(str(path), "PNG", 80):
-            raise OSError(f"Could not save the pasted image to {path}.")
+        path = save_pasted_image(image)
         self.add_paths([path])
         return str(path)
 
@@ -412,45 +396,3 @@ class Session(QObject):
         self.lister.cancel()
         self.loader.shutdown()
         return self.worker.shutdown(timeout_s)
-
-
-def classified_summary(done: int, failed: int, cancelled: int = 0) -> str:
-    """The status line after a batch, e.g. "Classified 4 images, 1 could not be read".
-
-    done counts the images that came back (read or not); cancelled the ones never reached.
-    """
-    read = done - failed
-    if cancelled:
-        return f"Classification cancelled: {read} of {_images(done + cancelled)} classified"
-    if read == 0 and failed:
-        return f"None of the {_images(failed)} could be read"
-    note = f", {failed} could not be read" if failed else ""
-    return f"Classified {_images(read)}{note}"
-
-
-def _images(count: int) -> str:
-    return f"{count} image" if count == 1 else f"{count} images"
-
-
-def pasted_folder() -> Path:
-    return app_cache_dir() / "pasted"
-
-
-def prune_pasted_images(max_age_s: float = PASTED_MAX_AGE_S) -> list[Path]:
-    """Delete the pasted images older than max_age_s; returns the ones deleted."""
-    now, removed = time.time(), []
-    for path in pasted_folder().glob("pasted-*.png"):
-        with contextlib.suppress(OSError):  # gone already, or not ours to delete
-            if now - path.stat().st_mtime > max_age_s:
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
-def all_layer_paths(nodes: list[dict]) -> list[str]:
-    """Every layer path of a layer tree (LayerNode dicts), depth first."""
-    found = []
-    for node in nodes:
-        found.append(node["path"])
-        found += all_layer_paths(node.get("children") or [])
-    return found

@@ -86,3 +86,16 @@ class LevelBar(pg.HistogramLUTItem):
             table = self.gradient.colorMap().getLookupTable(nPts=n, alpha=alpha)
             self._tables[(n, alpha)] = table
         return table
+
+
+def add_tile_labels(box, font) -> list:
+    """MAX_PAGE hidden channel-number labels in box: created once, repositioned per page."""
+    labels = []
+    for _ in range(MAX_PAGE):
+        label = pg.TextItem(color=(235, 235, 235), fill=(0, 0, 0, 150), anchor=(0, 0))
+        label.setFont(font)
+        label.setZValue(5)
+        label.setVisible(False)
+        box.addItem(label, ignoreBounds=True)
+        labels.append(label)
+    return labels

@@ -16,35 +16,24 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainterPath
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QGraphicsPathItem,
     QGraphicsRectItem,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QSlider,
-    QSpinBox,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from core.errors import ExportError
-from core.io.atomic import atomic_path
-from gui.widgets.activation_grid import MAX_PAGE, PAGE_SIZE, LevelBar, fit_grid
-from gui.widgets.colormaps import BACKGROUND, compose_page, render_page_image, upsample
-from gui.widgets.grid_png import framed
+from gui.widgets.activation_grid import MAX_PAGE, PAGE_SIZE, LevelBar, add_tile_labels, fit_grid
+from gui.widgets.channel_detail import ChannelDetail, fmt
+from gui.widgets.colormaps import BACKGROUND, compose_page, render_page_image
+from gui.widgets.grid_header import GridHeader
+from gui.widgets.grid_png import save_grid_png
 from gui.widgets.vector_plot import VectorPlot
-
-SORT_MODES = ("Channel order", "Mean activation ↓")
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.3g}"
 
 
 class ActivationView(QWidget):
@@ -103,7 +92,7 @@ class ActivationView(QWidget):
         content.addWidget(self.message, 0, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(self._controls)
+        layout.addWidget(self.header)
         layout.addLayout(content, 1)
         layout.addWidget(self.stats)
         self.clear()
@@ -114,45 +103,15 @@ class ActivationView(QWidget):
     # -- construction --------------------------------------------------------------------
 
     def _build_controls(self) -> None:
-        self.title = QLabel()
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        font = QFont(self.title.font())
-        font.setBold(True)
-        self.title.setFont(font)
-        self.sort_combo = QComboBox(toolTip="Order of the channels in the grid")
-        self.sort_combo.addItems(SORT_MODES)
+        self.header = GridHeader()
+        # The names the rest of the view (and its tests) know the header's parts by.
+        for name in ("title", "sort_combo", "labels_check", "prev_button", "next_button"):
+            setattr(self, name, getattr(self.header, name))
+        for name in ("page_spin", "page_label", "grid_controls"):
+            setattr(self, name, getattr(self.header, name))
         self.sort_combo.currentIndexChanged.connect(self._on_sort_combo_changed)
-        self.labels_check = QCheckBox("Labels", checked=True, toolTip="Channel numbers on tiles")
         self.labels_check.toggled.connect(self._place_labels)
-        self.prev_button = QToolButton(text="◀", toolTip="Previous page (channels)")
-        self.next_button = QToolButton(text="▶", toolTip="Next page (channels)")
-        self.page_spin = QSpinBox(prefix="page ", minimum=1, toolTip="Page of channels")
-        self.page_label = QLabel(alignment=Qt.AlignmentFlag.AlignRight)
-        self.prev_button.clicked.connect(self.page_spin.stepDown)
-        self.next_button.clicked.connect(self.page_spin.stepUp)
         self.page_spin.valueChanged.connect(self._on_page_spin_changed)
-        self.grid_controls = QWidget()
-        row = QHBoxLayout(self.grid_controls)
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget in (QLabel("Sort:"), self.sort_combo, self.labels_check):
-            row.addWidget(widget)
-        row.addStretch(1)
-        for widget in (self.prev_button, self.page_spin, self.next_button):
-            row.addWidget(widget)
-        # Hidden, the grid's controls keep their room: showing them must not resize the grid.
-        for widget in (self.grid_controls, self.page_label):
-            policy = widget.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            widget.setSizePolicy(policy)
-        # Two rows: the layer's name and shape in full, above the controls.
-        heading = QHBoxLayout()
-        heading.addWidget(self.title, 1)
-        heading.addWidget(self.page_label)
-        self._controls = QVBoxLayout()
-        self._controls.setSpacing(2)
-        self._controls.addLayout(heading)
-        self._controls.addWidget(self.grid_controls)
 
     def _build_grid(self) -> None:
         self.grid_widget = pg.GraphicsLayoutWidget()
@@ -169,15 +128,7 @@ class ActivationView(QWidget):
         self.highlight.setPen(pg.mkPen((255, 90, 60), width=3))
         self.highlight.setZValue(10)
         self.grid_box.addItem(self.highlight)
-        self.tile_labels = []
-        font = QFont(self.font().family(), 8)
-        for _ in range(MAX_PAGE):  # created once, repositioned per page
-            label = pg.TextItem(color=(235, 235, 235), fill=(0, 0, 0, 150), anchor=(0, 0))
-            label.setFont(font)
-            label.setZValue(5)
-            label.setVisible(False)
-            self.grid_box.addItem(label, ignoreBounds=True)
-            self.tile_labels.append(label)
+        self.tile_labels = add_tile_labels(self.grid_box, QFont(self.font().family(), 8))
         self.histogram = LevelBar()
         self.histogram.setImageItem(self.mosaic)
         self.grid_widget.ci.setContentsMargins(4, 4, 4, 2)
@@ -187,27 +138,11 @@ class ActivationView(QWidget):
         self.grid_box.sigResized.connect(self._on_grid_box_resized)
 
     def _build_detail(self) -> None:
-        self.detail = QWidget()
-        self.detail_title = QLabel(wordWrap=True)
-        self.detail_view = pg.GraphicsLayoutWidget()
-        self.detail_view.setBackground(BACKGROUND)
-        self.detail_box = self.detail_view.addViewBox(lockAspect=True, invertY=True)
-        self.detail_box.setMenuEnabled(False)
-        self.photo = pg.ImageItem(axisOrder="row-major")
-        self.overlay = pg.ImageItem(axisOrder="row-major")
-        self.detail_box.addItem(self.photo)
-        self.detail_box.addItem(self.overlay)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=60)
-        self.opacity_slider.setToolTip("Opacity of the channel over the input image")
-        self.opacity_slider.valueChanged.connect(self._update_opacity)
-        opacity_row = QHBoxLayout()
-        opacity_row.addWidget(QLabel("Overlay opacity"))
-        opacity_row.addWidget(self.opacity_slider)
-        layout = QVBoxLayout(self.detail)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.detail_title)
-        layout.addWidget(self.detail_view, 1)
-        layout.addLayout(opacity_row)
+        self.detail = ChannelDetail()
+        # The names the rest of the view (and its tests) know the detail's parts by.
+        self.detail_title, self.detail_box = self.detail.title, self.detail.box
+        self.photo, self.overlay = self.detail.photo, self.detail.overlay
+        self.opacity_slider = self.detail.opacity_slider
 
     def _build_vector(self) -> None:
         self.plot = VectorPlot()
@@ -295,34 +230,16 @@ class ActivationView(QWidget):
         self.channel_selected.emit(channel)
 
     def export_png(self, path: str | os.PathLike, labels: bool = True) -> None:
-        """Write the visible page as a PNG, atomically, in the current colours and levels.
-
-        Tiles are the maps at full resolution, repeated by a whole factor up to at least
-        EXPORT_MIN_TILE pixels, separated by EXPORT_GAP-pixel borders (see render_tiles),
-        under a title (layer, shape, channels) and over a colour bar (gui.widgets.grid_png).
-        """
+        """Write the visible page as a titled PNG with a colour bar, atomically, in the current
+        colours and levels (gui.widgets.grid_png)."""
         if not self.has_grid():
-            raise ExportError(
-                "There is no activation grid to export: select a convolutional layer."
-            )
-        target = Path(path)
+            raise ExportError("There is no activation grid to export: select a convolutional layer.")
         levels = self.histogram.getLevels()
         lut = self.histogram.gradient.getLookupTable(256, alpha=False)
-        grid = render_page_image(
-            self._maps,
-            self._page_channels(),
-            self._columns(),
-            levels,
-            lut,
-            labels=labels,
-        )
-        image = framed(grid, f"{self.title.text()}  ·  {self.page_label.text()}", levels, lut)
-        with atomic_path(target) as partial:
-            if not image.save(str(partial), "PNG"):  # Qt says no more than that
-                raise ExportError(
-                    f"Could not write {target}: Qt could not save the PNG there; "
-                    "choose another folder."
-                )
+        channels, columns = self._page_channels(), self._columns()
+        grid = render_page_image(self._maps, channels, columns, levels, lut, labels=labels)
+        title = f"{self.title.text()}  ·  {self.page_label.text()}"
+        save_grid_png(Path(path), grid, title, levels, lut)
 
     # -- grid ----------------------------------------------------------------------------
 
@@ -366,7 +283,7 @@ class ActivationView(QWidget):
         zeros = maps == 0
         dead = int(zeros.all(axis=(0, 1)).sum())
         self.stats.setText(
-            f"min {_fmt(low)} · max {_fmt(high)} · mean {_fmt(float(means.mean()))} · "
+            f"min {fmt(low)} · max {fmt(high)} · mean {fmt(float(means.mean()))} · "
             f"zeros {zeros.mean():.1%} · dead (all-zero) channels {dead} of {maps.shape[2]}"
         )
         self._fit_page()
@@ -463,38 +380,13 @@ class ActivationView(QWidget):
     # -- detail --------------------------------------------------------------------------
 
     def _update_detail(self) -> None:
-        channel = self._channel
-        if self._maps is None or channel is None:
-            self.detail_title.setText("Click a channel to enlarge it.")
-            self.photo.clear()
-            self.overlay.clear()
-            self.opacity_slider.setEnabled(False)
-            return
-        data = self._maps[:, :, channel]
-        self.detail_title.setText(
-            f"Channel {channel}: mean {_fmt(float(data.mean()))}, max {_fmt(float(data.max()))}"
-        )
-        if self._input is not None:
-            height, width = self._input.shape[:2]
-            self.photo.setImage(self._input, autoLevels=False, levels=(0, 255))
-            self.overlay.setImage(upsample(data, (height, width)), autoLevels=False)
-        else:  # nothing to overlay: the bare map, blocky as it really is
-            self.photo.clear()
-            self.overlay.setImage(data, autoLevels=False)
-        self.opacity_slider.setEnabled(self._input is not None)
-        self._sync_overlay_levels()
-        self._update_opacity()
-        self.detail_box.autoRange(padding=0.01)
+        self.detail.show_channel(self._maps, self._channel, self._input, self.histogram.getLevels())
 
     def _sync_overlay_lut(self) -> None:
-        self.overlay.setLookupTable(self.histogram.getLookupTable(n=256, alpha=False))
+        self.detail.set_lookup_table(self.histogram.getLookupTable(n=256, alpha=False))
 
     def _sync_overlay_levels(self) -> None:
-        self.overlay.setLevels(self.histogram.getLevels())
-
-    def _update_opacity(self) -> None:
-        opaque = self._input is None
-        self.overlay.setOpacity(1.0 if opaque else self.opacity_slider.value() / 100)
+        self.detail.set_levels(self.histogram.getLevels())
 
     # -- 1-D -----------------------------------------------------------------------------
 

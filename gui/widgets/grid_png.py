@@ -3,10 +3,14 @@ the file says what it shows and what its colours mean when it is read on its own
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from core.errors import ExportError
+from core.io.atomic import atomic_path
 from gui.widgets.colormaps import BACKGROUND
 
 TITLE_HEIGHT = 28
@@ -49,3 +53,17 @@ def framed(grid: QImage, title: str, levels: tuple[float, float], lut: np.ndarra
     painter.drawText(numbers, Qt.AlignmentFlag.AlignCenter, "activation")
     painter.end()
     return image
+
+
+def save_grid_png(target: Path, grid: QImage, title: str, levels, lut: np.ndarray) -> None:
+    """framed(grid, …) written to target atomically; ExportError when Qt cannot write it.
+
+    The tiles are the maps at full resolution, repeated by a whole factor up to at least
+    EXPORT_MIN_TILE pixels and separated by borders (gui.widgets.colormaps.render_page_image).
+    """
+    image = framed(grid, title, levels, lut)
+    with atomic_path(target) as partial:
+        if not image.save(str(partial), "PNG"):  # Qt says no more than that
+            raise ExportError(
+                f"Could not write {target}: Qt could not save the PNG there; choose another folder."
+            )

@@ -12,7 +12,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
-from gui.main.session import PASTED_MAX_AGE_S, Session, pasted_folder
+from gui.main.pasted_images import PASTED_MAX_AGE_S, pasted_folder
+from gui.main.session import Session
 from gui.widgets.image_list import DONE, FAILED
 from tests.gui.conftest import wait_idle
 from tests.image_corpus import write_truncated
