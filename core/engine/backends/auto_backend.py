@@ -17,7 +17,9 @@ or a gradient is asked for.
 
 from __future__ import annotations
 
+import atexit
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
@@ -306,6 +308,25 @@ def _in_thread(work: Callable[[], object], name: str = "convlens-onnx-conversion
             future.set_result(work())
         except BaseException as exc:  # handed to whoever reads the future
             future.set_exception(exc)
+        finally:
+            _RUNNING.discard(thread)
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    _RUNNING.add(thread)
+    thread.start()
     return future
+
+
+# Threads converting or loading in the background. Python tears down modules under a daemon
+# thread that is still inside TensorFlow or ONNX Runtime, and the process then aborts
+# ("terminate called…", exit status 134) after everything else went well: so at exit they
+# are given time to finish.
+_RUNNING: set[threading.Thread] = set()
+EXIT_WAIT_S = 120.0
+
+
+@atexit.register
+def _finish_background_work() -> None:
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for thread in list(_RUNNING):
+        thread.join(max(0.0, deadline - time.monotonic()))
