@@ -3,25 +3,11 @@ val/ and disables the validation share; another folder gives the share back."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from gui.app.worker import Worker
-from gui.training.window import TrainingWindow
 from tests.gui.training.test_window import RUN_TIMEOUT_MS, _finished, drop_folder
 from tests.training_data import TEXTURES, make_texture_dataset
-
-
-@pytest.fixture
-def view(qtbot):
-    worker = Worker()
-    view = TrainingWindow(worker)
-    qtbot.addWidget(view)
-    view.show()
-    yield view
-    view.close()
-    assert worker.shutdown(timeout_s=10)
 
 
 def table_rows(view) -> dict[str, str]:

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from gui.app.worker import Worker
-from gui.training.window import TrainingWindow
 from tests.best_epoch import assert_saved_model_is_the_best_epoch
 from tests.gui.training.test_window import RUN_TIMEOUT_MS, _finished, drop_folder
 from tests.training_data import make_texture_dataset, rotated_validation
-
-
-@pytest.fixture
-def view(qtbot):
-    worker = Worker()
-    view = TrainingWindow(worker)
-    qtbot.addWidget(view)
-    view.show()
-    yield view
-    view.close()
-    assert worker.shutdown(timeout_s=10)
 
 
 def test_stop_button_keeps_the_best_epoch(qtbot, view, tmp_path, monkeypatch):

@@ -14,10 +14,9 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
-from gui.app.worker import Worker
 from gui.training import controller as training_controller
 from gui.training import window as training_view
-from gui.training.window import TrainingWindow, ask_stop_training, stop_training_box
+from gui.training.window import ask_stop_training, stop_training_box
 from tests.gui.conftest import open_window, wait_for_model, wait_idle
 from tests.gui.dialogs import answer_next_dialog
 from tests.image_corpus import write_truncated
@@ -29,18 +28,6 @@ RUN_TIMEOUT_MS = 180_000
 @pytest.fixture(scope="module")
 def textures(tmp_path_factory):
     return make_texture_dataset(tmp_path_factory.mktemp("gui-textures"), 12, 4)
-
-
-@pytest.fixture
-def view(qtbot):
-    worker = Worker()
-    view = TrainingWindow(worker)
-    view.show()  # not qtbot.addWidget: its teardown would close it before the answer below
-    yield view
-    if view.controller.unsaved() and not view.is_training():
-        answer_next_dialog("Discard")  # closing asks about the trained model
-    view.close()
-    assert worker.shutdown(timeout_s=10)
 
 
 def _finished(qtbot, view) -> None:

@@ -5,26 +5,13 @@ base's layers will show."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF
 
 from core.training.config import EpochLog
-from gui.app.worker import Worker
 from gui.training.plots import TrainingCurves
-from gui.training.window import BASE_LAYERS_HINT, TrainingWindow
+from gui.training.window import BASE_LAYERS_HINT
 from tests.gui.training.test_window import _finished
 from tests.training_data import make_texture_dataset
-
-
-@pytest.fixture
-def view(qtbot):
-    worker = Worker()
-    view = TrainingWindow(worker)
-    qtbot.addWidget(view)
-    view.show()
-    yield view
-    view.close()
-    assert worker.shutdown(timeout_s=10)
 
 
 def test_idle_window_has_no_busy_bar_and_says_where_base_layers_show(qtbot, view, tmp_path):
