@@ -227,7 +227,7 @@ def render(results: dict) -> str:
     return f"""## ONNX Runtime backend (`bench/backends.py`)
 
 {common.environment_line(env)} ONNX Runtime {results["onnxruntime"]}, tf2onnx {results["tf2onnx"]}.
-The machine was shared (other engineers' test runs): load average at the end
+Load average at the end (the machine is shared with other work):
 {", ".join(map(str, results["load_average_end"] or []))}. Ratios are medians of per-round
 ratios from interleaved runs ({results["rounds"]} rounds; min–max in brackets).
 
