@@ -49,9 +49,12 @@ def interrupt_when_done(process, run: RunFolder, shards: int, sig) -> None:
     """Send sig once the run has saved at least `shards` shards (polling the folder)."""
     deadline = time.monotonic() + 120
     while len(run.shards()) < shards:
-        assert process.poll() is None, process.stderr.read()
         assert time.monotonic() < deadline, "the run saved nothing in two minutes"
-        time.sleep(0.005)
+        try:  # waits on the process itself: a run that ends before its shards fails here
+            process.wait(timeout=0.005)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"the run ended early: {process.stderr.read()}")
     process.send_signal(sig)
 
 
