@@ -21,6 +21,7 @@ NAMES = ["cat", "dog", "fish"]
 @pytest.fixture(scope="module")
 def logits_model():
     """A tiny CNN whose head outputs logits (no softmax), as many trained models do."""
+    keras.utils.set_random_seed(7)  # fixed weights: with some draws two classes nearly tie
     model = tiny_cnn(classes=3, size=SIZE)
     head = model.get_layer("head")
     head.activation = keras.activations.linear
