@@ -8,6 +8,7 @@ Kept out of main_window.py, which only creates it and points its menu items here
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
@@ -22,6 +23,7 @@ from core.ops.duplicates import DuplicatesRequest
 from core.ops.feature_map import MapRequest
 from core.ops.feature_source import FeatureSource
 from core.ops.similar import SimilarRequest
+from gui.main.map_layers import POOLING_NAMES, choice_for, layer_choices
 from gui.widgets.error_dialog import show_error, user_message
 from gui.widgets.feature_map_panel import COLORS, METHODS, FeatureMapPanel
 from gui.widgets.image_list import DONE, display_name
@@ -32,6 +34,7 @@ LEAST_TYPICAL = 3  # per class, listed under the duplicate groups
 # Maps queue behind the classification in progress, whose features they then reuse;
 # similar images answer a click, so they go first.
 MAP_PRIORITY, SIMILAR_PRIORITY = 0, 1
+POOLED = {"avg": "average-pooled", "max": "max-pooled", "flatten": "flattened"}
 
 
 class Exploring(QObject):
@@ -55,8 +58,13 @@ class Exploring(QObject):
         self.source_kind = "window"
         self.result = None  # the MapResult shown
         self._wanted: MapRequest | None = None
+        self._map_job = None  # the worker's job computing the map last asked for
+        self._layers = []  # LayerChoice of the loaded model
+        self._model_key: str | None = None
         self._restore_choices()
         self._wire()
+        if window.session.model is not None:
+            self._offer_layers(window.session.model)
 
     def _restore_choices(self) -> None:
         settings = self.window.settings
@@ -74,6 +82,7 @@ class Exploring(QObject):
     def _wire(self) -> None:
         panel, view = self.panel, self.view
         panel.map_requested.connect(self.refresh)
+        panel.layer_chosen.connect(self._on_panel_layer_chosen)
         panel.source_chosen.connect(self._on_panel_source_chosen)
         panel.open_requested.connect(self.open_image)
         panel.duplicates_requested.connect(self.find_duplicates)
@@ -110,14 +119,20 @@ class Exploring(QObject):
     # -- the map ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Compute the map of the current source with the chosen method and colouring."""
+        """Compute the map of the current source with the chosen layer, pooling, method and
+        colouring."""
         settings = self.window.settings
         settings.set_map_option("method", self.panel.choice(self.panel.method))
         settings.set_map_option("color", self.panel.choice(self.panel.color))
+        layer, pooling = self.panel.choice(self.panel.layer), self.panel.choice(self.panel.pooling)
+        if layer and pooling and self._model_key:
+            settings.set_map_layer(self._model_key, layer, pooling)
         if self.source_kind == "window" or self.source is None:
             self.source = self._window_source()
         if self.source is None:
             return
+        if self.source.needs_model:
+            self.source = replace(self.source, layer=layer, pooling=pooling)
         request = MapRequest(
             self.source,
             self.panel.choice(self.panel.method),
@@ -125,8 +140,30 @@ class Exploring(QObject):
             self._predicted(self.source),
         )
         self._wanted = request
+        if self._map_job is not None:
+            self.worker.cancel_job(self._map_job)  # its layer or method is no longer wanted
         text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
-        self._run(request, "map", text, self._on_map_done)
+        self._map_job = self._run(request, "map", text, self._on_map_done)
+
+    def _offer_layers(self, info) -> None:
+        """The loaded model's layers in the layer choice, the one last mapped with it chosen."""
+        self._model_key = info.key
+        self._layers = layer_choices(info)
+        saved = self.window.settings.map_layer(info.key)
+        if saved and choice_for(self._layers, saved[0]):
+            layer, pooling = saved
+        else:
+            layer, pooling = info.default_feature_layer, None
+        self.panel.set_layers(self._layers, layer)
+        self._offer_poolings(layer, pooling)
+
+    def _offer_poolings(self, layer: str, pooling: str | None) -> None:
+        choice = choice_for(self._layers, layer)
+        self.panel.set_poolings(choice.poolings if choice else (), pooling, POOLING_NAMES)
+
+    def _on_panel_layer_chosen(self, layer: str) -> None:
+        self._offer_poolings(layer, self.panel.choice(self.panel.pooling))
+        self.refresh()
 
     def _window_source(self) -> FeatureSource | None:
         paths = self.window.session.images.paths()
@@ -154,8 +191,10 @@ class Exploring(QObject):
         self.result = result
         self.view.set_map(result.points, result.paths, result.labels, result.groups)
         skipped = f"; {len(result.failed)} could not be read" if result.failed else ""
+        pooled = POOLED.get(result.pooling or "")
+        at = f" at {result.layer}" + (f" ({pooled})" if pooled else "") if result.layer else ""
         self.panel.show_status(
-            f"{len(result.paths)} images by {METHOD_NAMES[result.request.method]}, coloured by "
+            f"{len(result.paths)} images{at} by {METHOD_NAMES[result.request.method]}, coloured by "
             f"{result.color_by}{skipped}. Click a point to open it; Shift+drag: box, Ctrl+drag: lasso."
         )
 
@@ -178,13 +217,16 @@ class Exploring(QObject):
             settings.set_map_option("folder", str(Path(path).parent))
             self.source = FeatureSource(file=path)
         self.source_kind = kind
+        self.panel.enable_layer_choice(kind != "file")
         self.refresh()
 
     def _on_dock_visibility_changed(self, visible: bool) -> None:
         if visible and self.result is None and self._wanted is None:
             self.refresh()
 
-    def _on_session_model_loaded(self, _info) -> None:
+    def _on_session_model_loaded(self, info) -> None:
+        self._offer_layers(info)
+        self.panel.enable_layer_choice(self.source_kind != "file")
         # Features of images depend on the model: the map of them is out of date.
         if self.result is not None and self.source is not None and self.source.needs_model:
             self.refresh()
@@ -263,7 +305,7 @@ class Exploring(QObject):
 
     # -- the worker and thumbnails ---------------------------------------------------------
 
-    def _run(self, request, key: str, text: str, on_done, priority: int = MAP_PRIORITY) -> None:
+    def _run(self, request, key: str, text: str, on_done, priority: int = MAP_PRIORITY):
         status = self.window.task_status
 
         def done(result) -> None:
@@ -275,7 +317,7 @@ class Exploring(QObject):
             self.panel.show_status(user_message(error))
             show_error(self.window, "The feature map failed", user_message(error), details)
 
-        self.worker.run(
+        job = self.worker.run(
             request,
             kind=key,
             priority=priority,
@@ -286,6 +328,7 @@ class Exploring(QObject):
         )
         status.busy(key, text, 0, 0)
         self.panel.show_status(text)
+        return job
 
     def _on_cancelled(self, key: str, request) -> None:
         if key == "map" and request is not self._wanted:

@@ -54,7 +54,8 @@ def _combo(choices, tip: str) -> QComboBox:
 
 
 class FeatureMapPanel(QWidget):
-    map_requested = Signal()  # the Map button, or a new method or colouring
+    map_requested = Signal()  # the Map button, or a new method, colouring or pooling
+    layer_chosen = Signal(str)  # the path of the layer to map
     source_chosen = Signal(str)  # window, folder or file
     open_requested = Signal(str)  # show this image in the main view
     duplicates_requested = Signal(float)  # the similarity threshold
@@ -66,6 +67,17 @@ class FeatureMapPanel(QWidget):
         self.source = _combo(SOURCES, "What to map")
         self.method = _combo(METHODS, "How to lay the images out in 2-D")
         self.color = _combo(COLORS, "What the colours show")
+        self.layer = QComboBox()
+        self.layer.setToolTip(
+            "The layer whose outputs are mapped (default: what feeds the classifier); "
+            "type a layer's name to find it"
+        )
+        self.layer.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.layer.setMinimumContentsLength(18)
+        self.pooling = QComboBox()
+        self.pooling.setToolTip("How a layer's feature maps become one vector per image")
         self.map_button = QPushButton("Map")
         self.map_button.setToolTip("Compute the map again")
         self.select_button = QToolButton()
@@ -75,7 +87,15 @@ class FeatureMapPanel(QWidget):
         self.status = QLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         controls = QHBoxLayout()
-        for widget in (self.source, self.method, self.color, self.map_button, self.select_button):
+        for widget in (
+            self.source,
+            self.layer,
+            self.pooling,
+            self.method,
+            self.color,
+            self.map_button,
+            self.select_button,
+        ):
             controls.addWidget(widget)
         controls.addWidget(self.status, 1)
 
@@ -137,6 +157,8 @@ class FeatureMapPanel(QWidget):
         self.map_button.clicked.connect(self.map_requested)
         self.method.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
         self.color.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
+        self.layer.currentIndexChanged.connect(self._on_layer_index_changed)
+        self.pooling.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
         self.source.activated.connect(lambda i: self.source_chosen.emit(self.source.itemData(i)))
         self.select_button.toggled.connect(self.view.set_select_mode)
         self.view.selection_changed.connect(self.show_selected)
@@ -151,7 +173,38 @@ class FeatureMapPanel(QWidget):
         self.save_list.clicked.connect(self.save_list_requested)
         self.copy_to.clicked.connect(self.copy_requested)
 
+    def _on_layer_index_changed(self, index: int) -> None:
+        if index >= 0:
+            self.layer_chosen.emit(self.layer.itemData(index))
+
     # -- showing ----------------------------------------------------------------------------
+
+    def set_layers(self, choices, current: str | None) -> None:
+        """Offer these layers (LayerChoice: path, text), current chosen; no signal."""
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        for choice in choices:
+            self.layer.addItem(choice.text, choice.path)
+        paths = [choice.path for choice in choices]
+        if current in paths:
+            self.layer.setCurrentIndex(paths.index(current))
+        self.layer.blockSignals(False)
+
+    def set_poolings(self, keys, current: str | None, names: dict[str, str]) -> None:
+        """Offer these poolings, current chosen (else the first); no signal. One choice
+        (a layer that outputs vectors) is shown, not offered."""
+        self.pooling.blockSignals(True)
+        self.pooling.clear()
+        for key in keys:
+            self.pooling.addItem(f"Pool: {names[key]}", key)
+        self.pooling.setCurrentIndex(list(keys).index(current) if current in keys else 0)
+        self.pooling.setEnabled(len(keys) > 1)
+        self.pooling.blockSignals(False)
+
+    def enable_layer_choice(self, on: bool) -> None:
+        """A features file has its layer already: the choice is for images only."""
+        self.layer.setEnabled(on)
+        self.pooling.setEnabled(on and self.pooling.count() > 1)
 
     def show_status(self, text: str) -> None:
         self.status.setText(text)
