@@ -26,7 +26,7 @@ from core.ops.similar import SimilarRequest
 from gui.main.map_layers import POOLING_NAMES, choice_for, layer_choices
 from gui.widgets.error_dialog import show_error, user_message
 from gui.widgets.feature_map_panel import COLORS, METHODS, FeatureMapPanel
-from gui.widgets.image_list import DONE, display_name
+from gui.widgets.image_list import DONE, QUEUED, display_name
 from gui.widgets.image_loader import ImageLoader
 
 SIMILAR_COUNT = 12
@@ -61,6 +61,9 @@ class Exploring(QObject):
         self._map_job = None  # the worker's job computing the map last asked for
         self._layers = []  # LayerChoice of the loaded model
         self._model_key: str | None = None
+        # The window's images classified since the map of them was asked for: the map
+        # follows the window, redrawn when the classification ends (PCA) or on request.
+        self._unmapped: set[str] = set()
         self._restore_choices()
         self._wire()
         if window.session.model is not None:
@@ -93,6 +96,8 @@ class Exploring(QObject):
         self.loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
         self.dock.visibilityChanged.connect(self._on_dock_visibility_changed)
         self.window.session.model_loaded.connect(self._on_session_model_loaded)
+        self.window.session.image_classified.connect(self._on_session_image_classified)
+        self.window.session.task_done.connect(self._on_session_task_done)
 
     # -- menu items ------------------------------------------------------------------------
 
@@ -127,6 +132,8 @@ class Exploring(QObject):
         layer, pooling = self.panel.choice(self.panel.layer), self.panel.choice(self.panel.pooling)
         if layer and pooling and self._model_key:
             settings.set_map_layer(self._model_key, layer, pooling)
+        self._unmapped.clear()
+        self.panel.show_unmapped(0)
         if self.source_kind == "window" or self.source is None:
             self.source = self._window_source()
         if self.source is None:
@@ -166,12 +173,20 @@ class Exploring(QObject):
         self.refresh()
 
     def _window_source(self) -> FeatureSource | None:
-        paths = self.window.session.images.paths()
+        """The window's images, except those waiting to be classified: their features come
+        with their labels, and the map follows when they do."""
+        images = self.window.session.images
+        paths = [path for path in images.paths() if images.entry(path).state != QUEUED]
         if self.window.session.model is None:
             self.panel.show_status("Wait until the model has loaded, then press Map.")
             return None
         if not paths:
-            self.panel.show_status("Add images (Ctrl+O) or choose a folder or features file.")
+            waiting = images.paths([QUEUED])
+            self.panel.show_status(
+                "The images are being classified; the map follows."
+                if waiting
+                else "Add images (Ctrl+O) or choose a folder or features file."
+            )
             return None
         return FeatureSource(tuple(paths))
 
@@ -229,6 +244,21 @@ class Exploring(QObject):
         self.panel.enable_layer_choice(self.source_kind != "file")
         # Features of images depend on the model: the map of them is out of date.
         if self.result is not None and self.source is not None and self.source.needs_model:
+            self.refresh()
+
+    def _on_session_image_classified(self, result) -> None:
+        if self.source_kind != "window" or not (self.dock.isVisible() or self.result is not None):
+            return  # no map of the window's images is shown or waited for
+        if self._wanted is not None and result.path in dict(self._wanted.predicted):
+            return  # the map asked for has it (classified again: the same features)
+        self._unmapped.add(result.path)
+        self.panel.show_unmapped(len(self._unmapped))
+
+    def _on_session_task_done(self, key: str, _text: str) -> None:
+        # PCA is instant: redraw as soon as the batch is classified. UMAP and t-SNE take a
+        # while, and reset what the user is looking at: the Update button offers it.
+        instant = self.panel.choice(self.panel.method) == "pca"
+        if key == "classify" and self._unmapped and self.dock.isVisible() and instant:
             self.refresh()
 
     # -- clicking, similar images ----------------------------------------------------------

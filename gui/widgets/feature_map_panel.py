@@ -80,6 +80,9 @@ class FeatureMapPanel(QWidget):
         self.pooling.setToolTip("How a layer's feature maps become one vector per image")
         self.map_button = QPushButton("Map")
         self.map_button.setToolTip("Compute the map again")
+        self.update_button = QPushButton()
+        self.update_button.setToolTip("Map again with the images classified since")
+        self.update_button.hide()  # shown while the map lacks images the window classified
         self.select_button = QToolButton()
         self.select_button.setText("Box select")
         self.select_button.setCheckable(True)
@@ -94,6 +97,7 @@ class FeatureMapPanel(QWidget):
             self.method,
             self.color,
             self.map_button,
+            self.update_button,
             self.select_button,
         ):
             controls.addWidget(widget)
@@ -155,6 +159,7 @@ class FeatureMapPanel(QWidget):
 
     def _wire(self) -> None:
         self.map_button.clicked.connect(self.map_requested)
+        self.update_button.clicked.connect(self.map_requested)
         self.method.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
         self.color.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
         self.layer.currentIndexChanged.connect(self._on_layer_index_changed)
@@ -208,6 +213,11 @@ class FeatureMapPanel(QWidget):
 
     def show_status(self, text: str) -> None:
         self.status.setText(text)
+
+    def show_unmapped(self, count: int) -> None:
+        """Offer to map again when count images were classified after the map was made."""
+        self.update_button.setText(f"{count} newly classified — Update map")
+        self.update_button.setVisible(count > 0)
 
     def show_selected(self, paths: list[str]) -> None:
         self.selected.clear()

@@ -11,17 +11,17 @@ from gui.app.settings import Settings
 from tests.gui.conftest import open_window, wait_idle
 
 
-def count_forward_passes(engine) -> list[tuple[str, ...]]:
-    """Record the layers of every forward pass the engine makes from now on."""
-    passes: list[tuple[str, ...]] = []
+def count_forward_passes(engine) -> list[tuple[tuple[str, ...], int]]:
+    """Record the layers and the batch size of every forward pass the engine makes from now on."""
+    passes: list[tuple[tuple[str, ...], int]] = []
     layer_outputs, scores = engine.layer_outputs, engine.scores
 
     def counted_layer_outputs(batch, layer_paths):
-        passes.append(tuple(layer_paths))
+        passes.append((tuple(layer_paths), len(batch)))
         return layer_outputs(batch, layer_paths)
 
     def counted_scores(batch):
-        passes.append(("scores",))
+        passes.append((("scores",), len(batch)))
         return scores(batch)
 
     engine.layer_outputs, engine.scores = counted_layer_outputs, counted_scores
@@ -58,7 +58,7 @@ def test_the_map_at_another_layer_and_pooling_and_back(qtbot, window, photos):
     assert panel.layer.currentText() == "top_conv  7×7×1280"
     result = mapped(qtbot, window, "top_conv")
     assert "2 images at top_conv (average-pooled) by PCA" in panel.status.text()
-    assert ("top_conv",) in passes[before:]
+    assert ("top_conv",) in [layers for layers, _size in passes[before:]]
     assert sorted(result.paths) == sorted(paths)
 
     # Its maps can be pooled otherwise: max, the next choice down.
