@@ -77,6 +77,7 @@ class FeatureMapPanel(QWidget):
         )
         self.layer.setMinimumContentsLength(18)
         self.pooling = QComboBox()
+        self.pooling.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.pooling.setToolTip("How a layer's feature maps become one vector per image")
         self.map_button = QPushButton("Map")
         self.map_button.setToolTip("Compute the map again")
@@ -89,6 +90,7 @@ class FeatureMapPanel(QWidget):
         self.select_button.setToolTip("Drag a box to select images (or hold Shift and drag)")
         self.status = QLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)  # on a line of its own: it never widens the dock
         controls = QHBoxLayout()
         for widget in (
             self.source,
@@ -101,7 +103,7 @@ class FeatureMapPanel(QWidget):
             self.select_button,
         ):
             controls.addWidget(widget)
-        controls.addWidget(self.status, 1)
+        controls.addStretch(1)
 
         self.view = FeatureMapView()
         self.selected = QListWidget()
@@ -154,6 +156,7 @@ class FeatureMapPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
+        layout.addWidget(self.status)
         layout.addWidget(self.splitter, 1)
         self._wire()
 
