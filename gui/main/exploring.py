@@ -136,21 +136,25 @@ class Exploring(QObject):
         self.panel.show_unmapped(0)
         if self.source_kind == "window" or self.source is None:
             self.source = self._window_source()
-        if self.source is None:
-            return
-        if self.source.needs_model:
-            self.source = replace(self.source, layer=layer, pooling=pooling)
-        request = MapRequest(
-            self.source,
-            self.panel.choice(self.panel.method),
-            self.panel.choice(self.panel.color),
-            self._predicted(self.source),
-        )
+        request = None
+        if self.source is not None:
+            if self.source.needs_model:
+                self.source = replace(self.source, layer=layer, pooling=pooling)
+            request = MapRequest(
+                self.source,
+                self.panel.choice(self.panel.method),
+                self.panel.choice(self.panel.color),
+                self._predicted(self.source),
+            )
+        # None: nothing to map yet (e.g. a new model classifies the images again); the
+        # map follows once there is.
         self._wanted = request
         if self._map_job is not None:
-            self.worker.cancel_job(self._map_job)  # its layer or method is no longer wanted
-        text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
-        self._map_job = self._run(request, "map", text, self._on_map_done)
+            self.worker.cancel_job(self._map_job)  # what it maps is no longer wanted
+            self._map_job = None
+        if request is not None:
+            text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
+            self._map_job = self._run(request, "map", text, self._on_map_done)
 
     def _offer_layers(self, info) -> None:
         """The loaded model's layers in the layer choice, the one last mapped with it chosen."""

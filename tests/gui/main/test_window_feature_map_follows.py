@@ -82,3 +82,36 @@ def test_a_slow_layout_offers_the_update_in_one_click(qtbot, window, photos, tmp
     qtbot.waitUntil(lambda: len(exploring.result.paths) == 3)
     assert exploring.result.request.method == "tsne"
     assert not panel.update_button.isVisible()
+
+
+def test_another_model_maps_the_images_again_once_it_has_classified_them(
+    qtbot, window, photos, small_classifier
+):
+    from core.ops.load import LoadModelRequest
+    from tests.gui.conftest import wait_for_model
+
+    paths = [str(photos["chelsea"]), str(photos["coffee"])]
+    window.add_images(paths)
+    wait_idle(window)
+    qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
+    exploring, panel = window.exploring, window.exploring.panel
+    wait_idle(window)
+    qtbot.waitUntil(lambda: exploring.result is not None)
+
+    window.load_model(LoadModelRequest(str(small_classifier)))
+    wait_for_model(qtbot, window, "fruit.keras")
+    wait_idle(window)
+
+    # The new model's layers are offered, its default feature layer chosen ...
+    assert panel.layer.currentText() == "pool  4 (default)"
+    assert [panel.layer.itemData(i) for i in range(panel.layer.count())] == [
+        "rescaling",
+        "conv",
+        "pool",
+        "head",
+    ]
+    # ... and the map shows the images by its labels, once it has classified them.
+    qtbot.waitUntil(lambda: exploring.result.layer == "pool")
+    assert sorted(exploring.result.paths) == sorted(paths)
+    assert set(exploring.result.labels) <= {"apple", "banana", "cherry"}
+    assert "2 images at pool by PCA" in panel.status.text()
