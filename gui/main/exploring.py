@@ -260,8 +260,9 @@ class Exploring(QObject):
 
     def _on_session_task_done(self, key: str, _text: str) -> None:
         # PCA is instant: redraw as soon as the batch is classified. UMAP and t-SNE take a
-        # while, and reset what the user is looking at: the Update button offers it.
-        instant = self.panel.choice(self.panel.method) == "pca"
+        # while, and reset what the user is looking at: the Update button offers them,
+        # unless no map of these images is wanted yet (a new model, or none mapped so far).
+        instant = self.panel.choice(self.panel.method) == "pca" or self._wanted is None
         if key == "classify" and self._unmapped and self.dock.isVisible() and instant:
             self.refresh()
 
