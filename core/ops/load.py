@@ -132,7 +132,10 @@ def load_model(engine, request: LoadModelRequest, ctx: OpContext) -> ModelInfo:
             cached.resize_mode = cached.loaded.resize  # the engine was made before
             return _install(cached, ctx)
     if "keras" not in sys.modules:
+        from core.engine.tf_runtime import import_tensorflow_quietly
+
         ctx.progress(0, 0, "Loading TensorFlow…")
+        import_tensorflow_quietly()  # without long stalls of the window's thread
     ctx.progress(0, 0, f"Loading {request.display_name}…")
     loaded = load_with_context(
         request.key, request.weights, request.preprocess, request.trust, ctx, request.input_size

@@ -191,6 +191,9 @@ class TrainResult:
     cancelled: bool = False
     stopped_early: bool = False
     notes: list[str] = field(default_factory=list)
+    # What computed the base features on the fast path ("onnx" or "keras"); None when the
+    # base ran inside Keras' fit() (fine-tuning, augmentation).
+    features_runtime: str | None = None
 
     @property
     def class_names(self) -> list[str]:

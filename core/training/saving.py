@@ -27,6 +27,7 @@ def model_metadata_for(result: TrainResult) -> dict:
             for key in ("val_accuracy", "val_images", "best_epoch", "epochs_run", "cancelled")
         },
         "history": [log.to_dict() for log in result.history],
+        "features_runtime": result.features_runtime,
         "created_by": "convlens",
     }
 

@@ -95,6 +95,7 @@ class _Run:
     best: _Best = field(default_factory=_Best)
     cancelled: bool = False
     stopped_early: bool = False
+    features_runtime: str | None = None  # what computed the base features: "onnx" or "keras"
 
 
 class _Supervisor(keras.callbacks.Callback):
@@ -227,6 +228,7 @@ def _fit_head_on_features(run: _Run, key: tuple, progress: ProgressCallback) -> 
         )
         for part, paths in (("train", split.train_paths), ("val", split.val_paths))
     }
+    run.features_runtime = engine.backend.name
     head = head_model(classifier)
     _compile(head, config.lr)
     head.fit(
@@ -364,4 +366,5 @@ def train(
         cancelled=run.cancelled,
         stopped_early=run.stopped_early,
         notes=notes + split.warnings,
+        features_runtime=run.features_runtime,
     )

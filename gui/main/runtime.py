@@ -5,14 +5,14 @@ settings), the status bar's "Runtime:" label (what answered the last photo, with
 reason in its tooltip when TensorFlow stands in), and File → Export model as ONNX….
 With "ONNX Runtime when verified" the model answers on TensorFlow while it converts and
 switches when the conversion is verified; with a conversion cached it answers without
-TensorFlow, which is then loaded in the background after the first answer.
+TensorFlow, which is then loaded in the background once classification is idle.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
@@ -28,6 +28,10 @@ STATUS_TEXT = {
 PREFERENCES = {"auto": "&ONNX Runtime when verified (faster)", "tf": "&TensorFlow only"}
 SESSION_BACKEND = {"auto": "auto", "tf": "keras"}
 EXPORT_TASK = "export-onnx"
+# TensorFlow is imported once classification has been quiet this long. Importing it while
+# photos are classified on ONNX Runtime stalled the window for up to 0.5 s (three busy
+# threads on two cores; bench/gui_responsiveness.py); alone it stays near 30 ms.
+TENSORFLOW_AFTER_IDLE_MS = 1500
 
 
 class Runtime(QObject):
@@ -45,6 +49,8 @@ class Runtime(QObject):
         self.notice: str | None = None
         self.actions: dict[str, QAction] = {}
         self._tensorflow_asked = False
+        self._tensorflow_timer = QTimer(self, singleShot=True, interval=TENSORFLOW_AFTER_IDLE_MS)
+        self._tensorflow_timer.timeout.connect(self._prepare_tensorflow_when_idle)
         self.session.model_loaded.connect(self._on_session_model_loaded)
         self.session.image_classified.connect(self._on_session_image_classified)
 
@@ -78,14 +84,24 @@ class Runtime(QObject):
 
     def _on_session_model_loaded(self, info) -> None:
         self._tensorflow_asked = False
+        self._tensorflow_timer.stop()
         self._show(info.backend, None)
 
     def _on_session_image_classified(self, result) -> None:
         self._show(result.backend, result.notice)
         if result.backend == "onnx" and not self._tensorflow_asked:
-            # Answered without TensorFlow: bring it in now, for layers and explanations.
-            self._tensorflow_asked = True
-            self.session.worker.run(PrepareTensorFlowRequest(), kind="prepare-tensorflow")
+            # Answered without TensorFlow: bring it in for layers and explanations, once the
+            # photos are classified (a layer asked for sooner loads it there and then).
+            self._tensorflow_timer.start()
+
+    def _prepare_tensorflow_when_idle(self) -> None:
+        if self._tensorflow_asked:
+            return
+        if self.session.is_classifying():
+            self._tensorflow_timer.start()
+            return
+        self._tensorflow_asked = True
+        self.session.worker.run(PrepareTensorFlowRequest(), kind="prepare-tensorflow")
 
     def _show(self, status: str, notice: str | None) -> None:
         if (status, notice) == (self.status, self.notice):

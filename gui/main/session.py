@@ -119,6 +119,9 @@ class Session(QObject):
     def is_loading(self) -> bool:
         return bool(self.worker.pending("load"))
 
+    def is_classifying(self) -> bool:
+        return bool(self._classify_chunks or self._to_classify)
+
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model = info
         self.versions = dict(info.versions)

@@ -134,6 +134,11 @@ class AutoBackend:
         return self._keras
 
     @property
+    def keras_requested(self) -> bool:
+        """Whether the Keras model is loaded or loading."""
+        return self._keras is not None or self._keras_future is not None
+
+    @property
     def keras_loaded(self) -> bool:
         """Whether the Keras model is there (loaded, or loaded in the background)."""
         future = self._keras_future

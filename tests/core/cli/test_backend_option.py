@@ -136,3 +136,7 @@ def test_a_model_trained_by_convlens_runs_on_onnx_runtime(tmp_path, photos, caps
 
     assert "note:" not in err
     _assert_same_answers(ours, theirs)
+    # The saved model says which runtime computed the base features it was trained on.
+    from core.models.metadata import read_metadata
+
+    assert read_metadata(model)["features_runtime"] == "onnx"

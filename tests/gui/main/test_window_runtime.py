@@ -77,6 +77,32 @@ def test_a_cached_conversion_answers_first_then_tensorflow_comes_in_the_backgrou
     qtbot.waitUntil(window.activation_view.has_grid, timeout=60_000)
 
 
+def test_tensorflow_waits_until_the_photos_dropped_after_the_first_are_classified(
+    builtin_converted, qtbot, photos, tmp_path
+):
+    """Importing TensorFlow while photos are classified froze the window for up to 0.5 s."""
+    folder = tmp_path / "more"
+    folder.mkdir()
+    for i in range(6):
+        shutil.copy(photos["chelsea"], folder / f"cat{i}.jpg")
+    window = open_window(qtbot)
+    engine = _engine(window)
+    loading_seen = []
+
+    def on_classified(result) -> None:
+        loading_seen.append(engine.backend.keras_requested)
+        if len(loading_seen) == 1:  # the user drops a folder as the first answer shows
+            window.add_images([str(folder)])
+
+    window.session.image_classified.connect(on_classified)
+    window.add_images([str(photos["chelsea"])])
+    qtbot.waitUntil(lambda: len(loading_seen) == 7, timeout=60_000)
+
+    assert loading_seen == [False] * 7  # not while there were photos to classify
+    qtbot.waitUntil(lambda: engine.backend.keras_loaded, timeout=120_000)
+    assert not window.session.is_classifying()
+
+
 def test_a_new_model_answers_on_tensorflow_until_its_conversion_is_verified(
     qtbot, photos, small_classifier, tmp_path
 ):
