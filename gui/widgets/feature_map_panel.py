@@ -76,9 +76,11 @@ class FeatureMapPanel(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.layer.setMinimumContentsLength(18)
+        self.layer.setEnabled(False)  # until a model's layers are offered
         self.pooling = QComboBox()
         self.pooling.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.pooling.setToolTip("How a layer's feature maps become one vector per image")
+        self.pooling.setEnabled(False)
         self.map_button = QPushButton("Map")
         self.map_button.setToolTip("Compute the map again")
         self.update_button = QPushButton()
@@ -196,6 +198,7 @@ class FeatureMapPanel(QWidget):
         paths = [choice.path for choice in choices]
         if current in paths:
             self.layer.setCurrentIndex(paths.index(current))
+        self.layer.setEnabled(bool(paths))
         self.layer.blockSignals(False)
 
     def set_poolings(self, keys, current: str | None, names: dict[str, str]) -> None:
