@@ -152,6 +152,8 @@ class Exploring(QObject):
         if self._map_job is not None:
             self.worker.cancel_job(self._map_job)  # what it maps is no longer wanted
             self._map_job = None
+            if request is None:
+                self.window.task_status.done("map", "")
         if request is not None:
             text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
             self._map_job = self._run(request, "map", text, self._on_map_done)

@@ -111,3 +111,4 @@ def test_another_model_maps_the_images_again_once_it_has_classified_them(
     assert sorted(exploring.result.paths) == sorted(paths)
     assert set(exploring.result.labels) <= {"apple", "banana", "cherry"}
     assert "2 images at pool by PCA" in panel.status.text()
+    assert not window.task_status.is_busy("map")
