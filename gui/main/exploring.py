@@ -23,7 +23,7 @@ from core.ops.duplicates import DuplicatesRequest
 from core.ops.feature_map import MapRequest
 from core.ops.feature_source import FeatureSource
 from core.ops.similar import SimilarRequest
-from gui.main.map_layers import POOLING_NAMES, choice_for, layer_choices
+from gui.main.map_layers import LayerChoices
 from gui.widgets.error_dialog import show_error, user_message
 from gui.widgets.feature_map_panel import COLORS, METHODS, FeatureMapPanel
 from gui.widgets.image_list import DONE, QUEUED, display_name
@@ -59,15 +59,14 @@ class Exploring(QObject):
         self.result = None  # the MapResult shown
         self._wanted: MapRequest | None = None
         self._map_job = None  # the worker's job computing the map last asked for
-        self._layers = []  # LayerChoice of the loaded model
-        self._model_key: str | None = None
+        self.layers = LayerChoices(self.panel, window.settings)
         # The window's images classified since the map of them was asked for: the map
         # follows the window, redrawn when the classification ends (PCA) or on request.
         self._unmapped: set[str] = set()
         self._restore_choices()
         self._wire()
         if window.session.model is not None:
-            self._offer_layers(window.session.model)
+            self.layers.offer(window.session.model)
 
     def _restore_choices(self) -> None:
         settings = self.window.settings
@@ -114,6 +113,7 @@ class Exploring(QObject):
         source = self.source or self._window_source()
         if source is None:
             return
+        source = self._at_chosen_layer(source)
         threshold = threshold or self.panel.threshold.value()
         request = DuplicatesRequest(source, threshold, LEAST_TYPICAL, self._predicted(source))
         self._run(request, "duplicates", "Looking for near-duplicates…", self._on_duplicates_done)
@@ -129,17 +129,14 @@ class Exploring(QObject):
         settings = self.window.settings
         settings.set_map_option("method", self.panel.choice(self.panel.method))
         settings.set_map_option("color", self.panel.choice(self.panel.color))
-        layer, pooling = self.panel.choice(self.panel.layer), self.panel.choice(self.panel.pooling)
-        if layer and pooling and self._model_key:
-            settings.set_map_layer(self._model_key, layer, pooling)
+        self.layers.remember()
         self._unmapped.clear()
         self.panel.show_unmapped(0)
         if self.source_kind == "window" or self.source is None:
             self.source = self._window_source()
         request = None
         if self.source is not None:
-            if self.source.needs_model:
-                self.source = replace(self.source, layer=layer, pooling=pooling)
+            self.source = self._at_chosen_layer(self.source)
             request = MapRequest(
                 self.source,
                 self.panel.choice(self.panel.method),
@@ -158,24 +155,15 @@ class Exploring(QObject):
             text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
             self._map_job = self._run(request, "map", text, self._on_map_done)
 
-    def _offer_layers(self, info) -> None:
-        """The loaded model's layers in the layer choice, the one last mapped with it chosen."""
-        self._model_key = info.key
-        self._layers = layer_choices(info)
-        saved = self.window.settings.map_layer(info.key)
-        if saved and choice_for(self._layers, saved[0]):
-            layer, pooling = saved
-        else:
-            layer, pooling = info.default_feature_layer, None
-        self.panel.set_layers(self._layers, layer)
-        self._offer_poolings(layer, pooling)
-
-    def _offer_poolings(self, layer: str, pooling: str | None) -> None:
-        choice = choice_for(self._layers, layer)
-        self.panel.set_poolings(choice.poolings if choice else (), pooling, POOLING_NAMES)
+    def _at_chosen_layer(self, source: FeatureSource) -> FeatureSource:
+        """Images' features at the layer and pooling chosen (a file has its own)."""
+        if not source.needs_model:
+            return source
+        layer, pooling = self.layers.chosen()
+        return replace(source, layer=layer, pooling=pooling)
 
     def _on_panel_layer_chosen(self, layer: str) -> None:
-        self._offer_poolings(layer, self.panel.choice(self.panel.pooling))
+        self.layers.offer_poolings(layer, self.layers.chosen()[1])  # kept where it suits
         self.refresh()
 
     def _window_source(self) -> FeatureSource | None:
@@ -246,7 +234,7 @@ class Exploring(QObject):
             self.refresh()
 
     def _on_session_model_loaded(self, info) -> None:
-        self._offer_layers(info)
+        self.layers.offer(info)
         self.panel.enable_layer_choice(self.source_kind != "file")
         # Features of images depend on the model: the map of them is out of date.
         if self.result is not None and self.source is not None and self.source.needs_model:

@@ -1,4 +1,4 @@
-"""The layers and poolings the Feature map offers for a loaded model (from its ModelInfo)."""
+"""The layers and poolings the Feature map offers for a loaded model, remembered per model."""
 
 from __future__ import annotations
 
@@ -45,3 +45,37 @@ def layer_choices(info) -> list[LayerChoice]:
 
 def choice_for(choices: list[LayerChoice], path: str | None) -> LayerChoice | None:
     return next((choice for choice in choices if choice.path == path), None)
+
+
+class LayerChoices:
+    """The panel's layer and pooling choices for the loaded model, remembered per model."""
+
+    def __init__(self, panel, settings) -> None:
+        self.panel, self.settings = panel, settings
+        self.model_key: str | None = None
+        self.choices: list[LayerChoice] = []
+
+    def offer(self, info) -> None:
+        """The model's layers, the one last mapped with it chosen (else its default)."""
+        self.model_key = info.key
+        self.choices = layer_choices(info)
+        saved = self.settings.map_layer(info.key)
+        if saved and choice_for(self.choices, saved[0]):
+            layer, pooling = saved
+        else:
+            layer, pooling = info.default_feature_layer, None
+        self.panel.set_layers(self.choices, layer)
+        self.offer_poolings(layer, pooling)
+
+    def offer_poolings(self, layer: str, pooling: str | None) -> None:
+        """The poolings that suit layer, pooling chosen if it does (else the layer's default)."""
+        choice = choice_for(self.choices, layer)
+        self.panel.set_poolings(choice.poolings if choice else (), pooling, POOLING_NAMES)
+
+    def chosen(self) -> tuple[str | None, str | None]:
+        return self.panel.choice(self.panel.layer), self.panel.choice(self.panel.pooling)
+
+    def remember(self) -> None:
+        layer, pooling = self.chosen()
+        if layer and pooling and self.model_key:
+            self.settings.set_map_layer(self.model_key, layer, pooling)
