@@ -4,7 +4,8 @@
 
 Writes docs/screenshots/feature_map.png (the window with the Feature map dock: 61 photos
 by t-SNE coloured by predicted label, a cat clicked and its similar images listed),
-feature_map_zoomed.png (zoomed in: thumbnails drawn at their points) and feature_map_cli.png
+feature_map_zoomed.png (zoomed in: thumbnails drawn at their points), feature_map_layer.png
+(the map at another layer, max-pooled, offering to add photos classified since) and feature_map_cli.png
 (`convlens map … --out map.png --thumbnails 24`). The photos are scikit-image's, each in
 ten variants (crops, flips, lighting), plus one exact copy; the built-in model; no network.
 """
@@ -116,6 +117,21 @@ def main() -> int:
         app.processEvents()
         time.sleep(0.05)  # thumbnails decode on the loader's thread
     grab(exploring.panel.view, "feature_map_zoomed.png")
+
+    # Another layer, max-pooled; then photos added after the map: t-SNE offers the update.
+    panel = exploring.panel
+    panel.layer.setCurrentIndex(panel.layer.findData("top_conv"))
+    panel.pooling.setCurrentIndex(panel.pooling.findData("max"))
+    settle(app, window)
+    later = work / "later"
+    later.mkdir()
+    for path in paths[20:23]:
+        shutil.copy(path, later / f"new_{path.name}")
+        with open(later / f"new_{path.name}", "ab") as out:
+            out.write(b"\0")  # other bytes: not the copy the cache knows
+    window.add_images([str(later)])
+    settle(app, window)
+    grab(panel, "feature_map_layer.png")
     window.close()
     QTimer.singleShot(0, app.quit)
     app.exec()

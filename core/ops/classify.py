@@ -38,10 +38,10 @@ def classify(engine, request: ClassifyRequest, ctx: OpContext) -> int:
         return len(request.paths)
     count = 0
     features = cache = None
-    # Only on the plain TensorFlow backend: with ONNX Runtime in front ("auto"), a second
-    # output would bring TensorFlow in for every image, and the predictions that verify a
-    # conversion (and then switch to ONNX Runtime) would never be made.
-    if request.keep_features and not hasattr(engine.backend, "use_onnx_for_layers"):
+    # The same forward pass on every backend: ONNX Runtime's conversion of the whole model
+    # outputs the default feature layer too (AutoBackend.whole_layers), and the first batch
+    # through it verifies both outputs against TensorFlow's.
+    if request.keep_features:
         from core.explore.cache import feature_cache
 
         layer = engine.default_feature_layer()

@@ -31,6 +31,8 @@ class MapResult:
     labels: tuple[str, ...]  # the colour group of each point
     color_by: str  # what the labels are: predicted, folder, cluster or none
     failed: tuple[tuple[str, str], ...] = ()
+    layer: str | None = None  # whose features were mapped, when known
+    pooling: str | None = None
 
     @property
     def groups(self) -> list[str]:
@@ -71,4 +73,6 @@ def make_map(engine, request: MapRequest, ctx: OpContext) -> MapResult:
         tuple(labels),
         color_by,
         tuple(table.failed),
+        table.metadata.get("layer"),
+        table.metadata.get("pooling"),
     )

@@ -6,6 +6,7 @@ for core's remembered preprocessing), so tests and several installs never share 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -159,6 +160,24 @@ class Settings:
 
     def set_map_option(self, name: str, value: str) -> None:
         self._qs.setValue(f"map/{name}", value)
+
+    def map_layer(self, model_key: str) -> tuple[str, str] | None:
+        """The (layer, pooling) last mapped with this model (a zoo name or a file path)."""
+        try:
+            layer, pooling = json.loads(str(self._qs.value("map/layers") or "{}"))[model_key]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return str(layer), str(pooling)
+
+    def set_map_layer(self, model_key: str, layer: str, pooling: str) -> None:
+        # One JSON value: model keys are file paths, whose slashes QSettings reads as groups.
+        try:
+            chosen = json.loads(str(self._qs.value("map/layers") or "{}"))
+        except ValueError:
+            chosen = {}
+        chosen = chosen if isinstance(chosen, dict) else {}
+        chosen[model_key] = [layer, pooling]
+        self._qs.setValue("map/layers", json.dumps(chosen))
 
     # -- window ----------------------------------------------------------------------------
 

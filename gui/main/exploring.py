@@ -8,6 +8,7 @@ Kept out of main_window.py, which only creates it and points its menu items here
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
@@ -22,9 +23,10 @@ from core.ops.duplicates import DuplicatesRequest
 from core.ops.feature_map import MapRequest
 from core.ops.feature_source import FeatureSource
 from core.ops.similar import SimilarRequest
+from gui.main.map_layers import LayerChoices
 from gui.widgets.error_dialog import show_error, user_message
 from gui.widgets.feature_map_panel import COLORS, METHODS, FeatureMapPanel
-from gui.widgets.image_list import DONE, display_name
+from gui.widgets.image_list import DONE, QUEUED, display_name
 from gui.widgets.image_loader import ImageLoader
 
 SIMILAR_COUNT = 12
@@ -32,6 +34,7 @@ LEAST_TYPICAL = 3  # per class, listed under the duplicate groups
 # Maps queue behind the classification in progress, whose features they then reuse;
 # similar images answer a click, so they go first.
 MAP_PRIORITY, SIMILAR_PRIORITY = 0, 1
+POOLED = {"avg": "average-pooled", "max": "max-pooled", "flatten": "flattened"}
 
 
 class Exploring(QObject):
@@ -55,8 +58,15 @@ class Exploring(QObject):
         self.source_kind = "window"
         self.result = None  # the MapResult shown
         self._wanted: MapRequest | None = None
+        self._map_job = None  # the worker's job computing the map last asked for
+        self.layers = LayerChoices(self.panel, window.settings)
+        # The window's images classified since the map of them was asked for: the map
+        # follows the window, redrawn when the classification ends (PCA) or on request.
+        self._unmapped: set[str] = set()
         self._restore_choices()
         self._wire()
+        if window.session.model is not None:
+            self.layers.offer(window.session.model)
 
     def _restore_choices(self) -> None:
         settings = self.window.settings
@@ -74,6 +84,7 @@ class Exploring(QObject):
     def _wire(self) -> None:
         panel, view = self.panel, self.view
         panel.map_requested.connect(self.refresh)
+        panel.layer_chosen.connect(self._on_panel_layer_chosen)
         panel.source_chosen.connect(self._on_panel_source_chosen)
         panel.open_requested.connect(self.open_image)
         panel.duplicates_requested.connect(self.find_duplicates)
@@ -84,6 +95,8 @@ class Exploring(QObject):
         self.loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
         self.dock.visibilityChanged.connect(self._on_dock_visibility_changed)
         self.window.session.model_loaded.connect(self._on_session_model_loaded)
+        self.window.session.image_classified.connect(self._on_session_image_classified)
+        self.window.session.task_done.connect(self._on_session_task_done)
 
     # -- menu items ------------------------------------------------------------------------
 
@@ -100,6 +113,7 @@ class Exploring(QObject):
         source = self.source or self._window_source()
         if source is None:
             return
+        source = self._at_chosen_layer(source)
         threshold = threshold or self.panel.threshold.value()
         request = DuplicatesRequest(source, threshold, LEAST_TYPICAL, self._predicted(source))
         self._run(request, "duplicates", "Looking for near-duplicates…", self._on_duplicates_done)
@@ -110,31 +124,63 @@ class Exploring(QObject):
     # -- the map ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Compute the map of the current source with the chosen method and colouring."""
+        """Compute the map of the current source with the chosen layer, pooling, method and
+        colouring."""
         settings = self.window.settings
         settings.set_map_option("method", self.panel.choice(self.panel.method))
         settings.set_map_option("color", self.panel.choice(self.panel.color))
+        self.layers.remember()
+        self._unmapped.clear()
+        self.panel.show_unmapped(0)
         if self.source_kind == "window" or self.source is None:
             self.source = self._window_source()
-        if self.source is None:
-            return
-        request = MapRequest(
-            self.source,
-            self.panel.choice(self.panel.method),
-            self.panel.choice(self.panel.color),
-            self._predicted(self.source),
-        )
+        request = None
+        if self.source is not None:
+            self.source = self._at_chosen_layer(self.source)
+            request = MapRequest(
+                self.source,
+                self.panel.choice(self.panel.method),
+                self.panel.choice(self.panel.color),
+                self._predicted(self.source),
+            )
+        # None: nothing to map yet (e.g. a new model classifies the images again); the
+        # map follows once there is.
         self._wanted = request
-        text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
-        self._run(request, "map", text, self._on_map_done)
+        if self._map_job is not None:
+            self.worker.cancel_job(self._map_job)  # what it maps is no longer wanted
+            self._map_job = None
+            if request is None:
+                self.window.task_status.done("map", "")
+        if request is not None:
+            text = f"Mapping {self.source.describe()} ({METHOD_NAMES[request.method]})…"
+            self._map_job = self._run(request, "map", text, self._on_map_done)
+
+    def _at_chosen_layer(self, source: FeatureSource) -> FeatureSource:
+        """Images' features at the layer and pooling chosen (a file has its own)."""
+        if not source.needs_model:
+            return source
+        layer, pooling = self.layers.chosen()
+        return replace(source, layer=layer, pooling=pooling)
+
+    def _on_panel_layer_chosen(self, layer: str) -> None:
+        self.layers.offer_poolings(layer, self.layers.chosen()[1])  # kept where it suits
+        self.refresh()
 
     def _window_source(self) -> FeatureSource | None:
-        paths = self.window.session.images.paths()
+        """The window's images, except those waiting to be classified: their features come
+        with their labels, and the map follows when they do."""
+        images = self.window.session.images
+        paths = [path for path in images.paths() if images.entry(path).state != QUEUED]
         if self.window.session.model is None:
             self.panel.show_status("Wait until the model has loaded, then press Map.")
             return None
         if not paths:
-            self.panel.show_status("Add images (Ctrl+O) or choose a folder or features file.")
+            waiting = images.paths([QUEUED])
+            self.panel.show_status(
+                "The images are being classified; the map follows."
+                if waiting
+                else "Add images (Ctrl+O) or choose a folder or features file."
+            )
             return None
         return FeatureSource(tuple(paths))
 
@@ -154,8 +200,10 @@ class Exploring(QObject):
         self.result = result
         self.view.set_map(result.points, result.paths, result.labels, result.groups)
         skipped = f"; {len(result.failed)} could not be read" if result.failed else ""
+        pooled = POOLED.get(result.pooling or "")
+        at = f" at {result.layer}" + (f" ({pooled})" if pooled else "") if result.layer else ""
         self.panel.show_status(
-            f"{len(result.paths)} images by {METHOD_NAMES[result.request.method]}, coloured by "
+            f"{len(result.paths)} images{at} by {METHOD_NAMES[result.request.method]}, coloured by "
             f"{result.color_by}{skipped}. Click a point to open it; Shift+drag: box, Ctrl+drag: lasso."
         )
 
@@ -178,15 +226,34 @@ class Exploring(QObject):
             settings.set_map_option("folder", str(Path(path).parent))
             self.source = FeatureSource(file=path)
         self.source_kind = kind
+        self.panel.enable_layer_choice(kind != "file")
         self.refresh()
 
     def _on_dock_visibility_changed(self, visible: bool) -> None:
         if visible and self.result is None and self._wanted is None:
             self.refresh()
 
-    def _on_session_model_loaded(self, _info) -> None:
+    def _on_session_model_loaded(self, info) -> None:
+        self.layers.offer(info)
+        self.panel.enable_layer_choice(self.source_kind != "file")
         # Features of images depend on the model: the map of them is out of date.
         if self.result is not None and self.source is not None and self.source.needs_model:
+            self.refresh()
+
+    def _on_session_image_classified(self, result) -> None:
+        if self.source_kind != "window" or not (self.dock.isVisible() or self.result is not None):
+            return  # no map of the window's images is shown or waited for
+        if self._wanted is not None and result.path in dict(self._wanted.predicted):
+            return  # the map asked for has it (classified again: the same features)
+        self._unmapped.add(result.path)
+        self.panel.show_unmapped(len(self._unmapped))
+
+    def _on_session_task_done(self, key: str, _text: str) -> None:
+        # PCA is instant: redraw as soon as the batch is classified. UMAP and t-SNE take a
+        # while, and reset what the user is looking at: the Update button offers them,
+        # unless no map of these images is wanted yet (a new model, or none mapped so far).
+        instant = self.panel.choice(self.panel.method) == "pca" or self._wanted is None
+        if key == "classify" and self._unmapped and self.dock.isVisible() and instant:
             self.refresh()
 
     # -- clicking, similar images ----------------------------------------------------------
@@ -263,7 +330,7 @@ class Exploring(QObject):
 
     # -- the worker and thumbnails ---------------------------------------------------------
 
-    def _run(self, request, key: str, text: str, on_done, priority: int = MAP_PRIORITY) -> None:
+    def _run(self, request, key: str, text: str, on_done, priority: int = MAP_PRIORITY):
         status = self.window.task_status
 
         def done(result) -> None:
@@ -275,7 +342,7 @@ class Exploring(QObject):
             self.panel.show_status(user_message(error))
             show_error(self.window, "The feature map failed", user_message(error), details)
 
-        self.worker.run(
+        job = self.worker.run(
             request,
             kind=key,
             priority=priority,
@@ -286,6 +353,7 @@ class Exploring(QObject):
         )
         status.busy(key, text, 0, 0)
         self.panel.show_status(text)
+        return job
 
     def _on_cancelled(self, key: str, request) -> None:
         if key == "map" and request is not self._wanted:

@@ -233,7 +233,9 @@ class ActivationView(QWidget):
         """Write the visible page as a titled PNG with a colour bar, atomically, in the current
         colours and levels (gui.widgets.grid_png)."""
         if not self.has_grid():
-            raise ExportError("There is no activation grid to export: select a convolutional layer.")
+            raise ExportError(
+                "There is no activation grid to export: select a convolutional layer."
+            )
         levels = self.histogram.getLevels()
         lut = self.histogram.gradient.getLookupTable(256, alpha=False)
         channels, columns = self._page_channels(), self._columns()

@@ -54,7 +54,8 @@ def _combo(choices, tip: str) -> QComboBox:
 
 
 class FeatureMapPanel(QWidget):
-    map_requested = Signal()  # the Map button, or a new method or colouring
+    map_requested = Signal()  # the Map button, or a new method, colouring or pooling
+    layer_chosen = Signal(str)  # the path of the layer to map
     source_chosen = Signal(str)  # window, folder or file
     open_requested = Signal(str)  # show this image in the main view
     duplicates_requested = Signal(float)  # the similarity threshold
@@ -66,18 +67,45 @@ class FeatureMapPanel(QWidget):
         self.source = _combo(SOURCES, "What to map")
         self.method = _combo(METHODS, "How to lay the images out in 2-D")
         self.color = _combo(COLORS, "What the colours show")
+        self.layer = QComboBox()
+        self.layer.setToolTip(
+            "The layer whose outputs are mapped (default: what feeds the classifier); "
+            "type a layer's name to find it"
+        )
+        self.layer.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.layer.setMinimumContentsLength(18)
+        self.layer.setEnabled(False)  # until a model's layers are offered
+        self.pooling = QComboBox()
+        self.pooling.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.pooling.setToolTip("How a layer's feature maps become one vector per image")
+        self.pooling.setEnabled(False)
         self.map_button = QPushButton("Map")
         self.map_button.setToolTip("Compute the map again")
+        self.update_button = QPushButton()
+        self.update_button.setToolTip("Map again with the images classified since")
+        self.update_button.hide()  # shown while the map lacks images the window classified
         self.select_button = QToolButton()
         self.select_button.setText("Box select")
         self.select_button.setCheckable(True)
         self.select_button.setToolTip("Drag a box to select images (or hold Shift and drag)")
         self.status = QLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)  # on a line of its own: it never widens the dock
         controls = QHBoxLayout()
-        for widget in (self.source, self.method, self.color, self.map_button, self.select_button):
+        for widget in (
+            self.source,
+            self.layer,
+            self.pooling,
+            self.method,
+            self.color,
+            self.map_button,
+            self.update_button,
+            self.select_button,
+        ):
             controls.addWidget(widget)
-        controls.addWidget(self.status, 1)
+        controls.addStretch(1)
 
         self.view = FeatureMapView()
         self.selected = QListWidget()
@@ -130,13 +158,17 @@ class FeatureMapPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
+        layout.addWidget(self.status)
         layout.addWidget(self.splitter, 1)
         self._wire()
 
     def _wire(self) -> None:
         self.map_button.clicked.connect(self.map_requested)
+        self.update_button.clicked.connect(self.map_requested)
         self.method.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
         self.color.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
+        self.layer.currentIndexChanged.connect(self._on_layer_index_changed)
+        self.pooling.currentIndexChanged.connect(lambda _i: self.map_requested.emit())
         self.source.activated.connect(lambda i: self.source_chosen.emit(self.source.itemData(i)))
         self.select_button.toggled.connect(self.view.set_select_mode)
         self.view.selection_changed.connect(self.show_selected)
@@ -151,10 +183,47 @@ class FeatureMapPanel(QWidget):
         self.save_list.clicked.connect(self.save_list_requested)
         self.copy_to.clicked.connect(self.copy_requested)
 
+    def _on_layer_index_changed(self, index: int) -> None:
+        if index >= 0:
+            self.layer_chosen.emit(self.layer.itemData(index))
+
     # -- showing ----------------------------------------------------------------------------
+
+    def set_layers(self, choices, current: str | None) -> None:
+        """Offer these layers (LayerChoice: path, text), current chosen; no signal."""
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        for choice in choices:
+            self.layer.addItem(choice.text, choice.path)
+        paths = [choice.path for choice in choices]
+        if current in paths:
+            self.layer.setCurrentIndex(paths.index(current))
+        self.layer.setEnabled(bool(paths))
+        self.layer.blockSignals(False)
+
+    def set_poolings(self, keys, current: str | None, names: dict[str, str]) -> None:
+        """Offer these poolings, current chosen (else the first); no signal. One choice
+        (a layer that outputs vectors) is shown, not offered."""
+        self.pooling.blockSignals(True)
+        self.pooling.clear()
+        for key in keys:
+            self.pooling.addItem(f"Pool: {names[key]}", key)
+        self.pooling.setCurrentIndex(list(keys).index(current) if current in keys else 0)
+        self.pooling.setEnabled(len(keys) > 1)
+        self.pooling.blockSignals(False)
+
+    def enable_layer_choice(self, on: bool) -> None:
+        """A features file has its layer already: the choice is for images only."""
+        self.layer.setEnabled(on)
+        self.pooling.setEnabled(on and self.pooling.count() > 1)
 
     def show_status(self, text: str) -> None:
         self.status.setText(text)
+
+    def show_unmapped(self, count: int) -> None:
+        """Offer to map again when count images were classified after the map was made."""
+        self.update_button.setText(f"{count} newly classified — Update map")
+        self.update_button.setVisible(count > 0)
 
     def show_selected(self, paths: list[str]) -> None:
         self.selected.clear()

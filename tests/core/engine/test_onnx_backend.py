@@ -203,3 +203,45 @@ def test_auto_backend_is_what_make_backend_returns(loaded):
     assert make_backend(loaded, "tf").name == "keras"
     with pytest.raises(ValueError):
         make_backend(loaded, "cuda")
+
+
+def test_classifying_on_onnx_runtime_keeps_the_features_the_map_needs(loaded, tmp_path):
+    from PIL import Image
+
+    from core.explore.cache import feature_cache
+    from core.ops import OpContext, run_request
+    from core.ops.classify import ClassifyRequest
+    from core.ops.feature_map import MapRequest
+    from core.ops.feature_source import FeatureSource
+
+    paths = []
+    for i, image in enumerate(random_images(6, SIZE)):
+        paths.append(str(tmp_path / f"photo{i}.png"))
+        Image.fromarray(image).save(paths[-1])
+    engine = Engine(loaded, make_backend(loaded, "auto"))
+    ctx, classified = OpContext(), []
+    ctx.partial = classified.append
+    # The first batch converts the model and verifies it against TensorFlow.
+    run_request(engine, ClassifyRequest(tuple(paths[:3]), keep_features=True), ctx)
+    on_tensorflow = []
+    keras = engine.backend.keras
+    real_predict, real_layer_outputs = keras.predict, keras.layer_outputs
+    keras.predict = lambda batch: on_tensorflow.append(batch) or real_predict(batch)
+    keras.layer_outputs = lambda batch, layers: (
+        on_tensorflow.append(batch) or real_layer_outputs(batch, layers)
+    )
+
+    run_request(engine, ClassifyRequest(tuple(paths[3:]), keep_features=True), ctx)
+
+    assert [c.backend for c in classified] == ["onnx"] * 6
+    assert on_tensorflow == []  # labels and features from ONNX Runtime alone
+    assert len(feature_cache(ctx.store)) == 6
+    passes = []
+    engine.layer_outputs = lambda batch, layers: passes.append(layers)
+    result = run_request(engine, MapRequest(FeatureSource(tuple(paths))), ctx)
+    assert passes == []  # the map needs no second forward pass
+    assert sorted(result.paths) == sorted(paths) and result.layer == "gap"
+    # And the features are TensorFlow's.
+    reference = Engine(loaded).extract_features(paths)
+    table = ctx.store["explore.table"][1]
+    np.testing.assert_allclose(table.vectors, reference.vectors, atol=1e-5)

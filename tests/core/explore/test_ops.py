@@ -86,3 +86,24 @@ def test_images_without_a_model_and_a_missing_file_are_clear_errors(tmp_path):
         run_request(None, MapRequest(FeatureSource((str(tmp_path),))))
     with pytest.raises(ExploreError, match="does not exist"):
         run_request(None, MapRequest(FeatureSource(file=str(tmp_path / "gone.npz"))))
+
+
+def test_a_map_at_another_layer_and_pooling_says_which_and_keeps_both(tiny_engine, album):
+    ctx = OpContext()
+    source = FeatureSource((str(album),), layer="conv2", pooling="max")
+    result = run_request(tiny_engine, MapRequest(source), ctx)
+    assert (result.layer, result.pooling) == ("conv2", "max")
+    # The default layer and conv2's max-pooled maps are cached apart: back to conv2, no pass.
+    run_request(tiny_engine, MapRequest(FeatureSource((str(album),))), ctx)
+    passes = tiny_engine.passes
+    again = run_request(tiny_engine, MapRequest(source), ctx)
+    assert tiny_engine.passes == passes
+    np.testing.assert_allclose(again.points, result.points, atol=1e-5)
+
+
+def test_the_poolings_offered_for_a_layer():
+    from core.engine.pooling import poolings_for
+
+    assert poolings_for((1280,)) == ("none",)
+    assert poolings_for((7, 7, 320)) == ("avg", "max", "flatten")
+    assert poolings_for((7, 7, 1280)) == ("avg", "max")  # too large to keep whole

@@ -49,6 +49,8 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, 
     paths = [str(photos["chelsea"]), str(photos["coffee"]), str(copy)]
     window.add_images(paths)
     wait_idle(window)
+    store = window.session.worker._store
+    assert len(feature_cache(store)) == 2  # classification kept the features (copy = original)
 
     # Ctrl+M shows the dock and maps the images, colouring them by predicted label.
     qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
@@ -62,9 +64,6 @@ def test_the_feature_map_of_the_windows_images(window, photos, tmp_path, qtbot, 
     legend = [label.text for _sample, label in view.legend.items]
     assert legend == ["Egyptian cat (2)", "espresso (1)"]
     assert "coloured by predicted" in exploring.panel.status.text()
-    # The features are kept for similar images and duplicates (the copy shares its entry);
-    # on TensorFlow classification already kept them (tests/core/explore/test_ops.py).
-    assert len(feature_cache(window.session.worker._store)) == 2
 
     # Few images in view: each is drawn as a thumbnail at its point.
     qtbot.waitUntil(lambda: view.in_place_count() == 3)
