@@ -17,9 +17,7 @@ or a gradient is asked for.
 
 from __future__ import annotations
 
-import atexit
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
@@ -305,7 +303,13 @@ class AutoBackend:
 
 
 def _in_thread(work: Callable[[], object], name: str = "convlens-onnx-conversion") -> Future:
-    """Run work on a daemon thread of its own; its Future holds the result."""
+    """Run work on a thread of its own; its Future holds the result.
+
+    Not a daemon thread: Python waits for it at exit before it runs any atexit handler or
+    tears anything down. A daemon thread still inside TensorFlow or ONNX Runtime at exit
+    aborted the process ("terminate called…", status 134); one still loading a model with
+    h5py after h5py's own atexit clean-up crashed it in HDF5's exit handler (SIGSEGV).
+    """
     future: Future = Future()
 
     def run() -> None:
@@ -313,25 +317,6 @@ def _in_thread(work: Callable[[], object], name: str = "convlens-onnx-conversion
             future.set_result(work())
         except BaseException as exc:  # handed to whoever reads the future
             future.set_exception(exc)
-        finally:
-            _RUNNING.discard(thread)
 
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    _RUNNING.add(thread)
-    thread.start()
+    threading.Thread(target=run, name=name, daemon=False).start()
     return future
-
-
-# Threads converting or loading in the background. Python tears down modules under a daemon
-# thread that is still inside TensorFlow or ONNX Runtime, and the process then aborts
-# ("terminate called…", exit status 134) after everything else went well: so at exit they
-# are given time to finish.
-_RUNNING: set[threading.Thread] = set()
-EXIT_WAIT_S = 120.0
-
-
-@atexit.register
-def _finish_background_work() -> None:
-    deadline = time.monotonic() + EXIT_WAIT_S
-    for thread in list(_RUNNING):
-        thread.join(max(0.0, deadline - time.monotonic()))
