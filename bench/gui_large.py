@@ -167,7 +167,7 @@ def main() -> int:
         "runs": {str(k): v for k, v in runs.items()},
         "environment": environment(),
     }
-    name = "gui_large_model" if args.with_model else "gui_large"
+    name = "gui_large_model" if args.with_model else "gui_large_listing"
     write_results(name, results)
     base = runs[SMALL]["peak_rss_mb"]
     rows = [

@@ -28,9 +28,11 @@ STATUS_TEXT = {
 PREFERENCES = {"auto": "&ONNX Runtime when verified (faster)", "tf": "&TensorFlow only"}
 SESSION_BACKEND = {"auto": "auto", "tf": "keras"}
 EXPORT_TASK = "export-onnx"
-# TensorFlow is imported once classification has been quiet this long. Importing it while
-# photos are classified on ONNX Runtime stalled the window for up to 0.5 s (three busy
-# threads on two cores; bench/gui_responsiveness.py); alone it stays near 30 ms.
+# TensorFlow is imported once classification has been quiet this long, and the user has not
+# scrolled the list or changed photo meanwhile. Importing it while photos are classified on
+# ONNX Runtime stalled the window for up to 0.5 s, while the list scrolled (its thumbnails
+# decoding) up to 117 ms: three busy threads on two cores (bench/gui_responsiveness.py).
+# Alone it stays near 30 ms.
 TENSORFLOW_AFTER_IDLE_MS = 1500
 
 
@@ -51,6 +53,11 @@ class Runtime(QObject):
         self._tensorflow_asked = False
         self._tensorflow_timer = QTimer(self, singleShot=True, interval=TENSORFLOW_AFTER_IDLE_MS)
         self._tensorflow_timer.timeout.connect(self._prepare_tensorflow_when_idle)
+        for busy in (
+            window.image_pane.list.verticalScrollBar().valueChanged,
+            self.session.current_image_changed,
+        ):
+            busy.connect(self._postpone_tensorflow)
         self.session.model_loaded.connect(self._on_session_model_loaded)
         self.session.image_classified.connect(self._on_session_image_classified)
 
@@ -93,6 +100,10 @@ class Runtime(QObject):
             # Answered without TensorFlow: bring it in for layers and explanations, once the
             # photos are classified (a layer asked for sooner loads it there and then).
             self._tensorflow_timer.start()
+
+    def _postpone_tensorflow(self, *_args) -> None:
+        if self._tensorflow_timer.isActive():
+            self._tensorflow_timer.start()  # from now again
 
     def _prepare_tensorflow_when_idle(self) -> None:
         if self._tensorflow_asked:

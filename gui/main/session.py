@@ -31,6 +31,7 @@ from core.ops.extract import ExtractRequest
 from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
 from gui.main.batch_summary import classified_summary
+from gui.main.chunk_sizes import CHUNKS_IN_FLIGHT, FORWARD_BATCH, ChunkSizes
 from gui.main.image_listing import FolderLister
 from gui.main.layer_paths import all_layer_paths
 from gui.main.pasted_images import prune_pasted_images, save_pasted_image
@@ -38,12 +39,6 @@ from gui.widgets.error_dialog import user_message
 from gui.widgets.image_list import CANCELLED, FAILED, QUEUED, ImageEntry, ImageListModel
 from gui.widgets.image_loader import ImageLoader
 
-# Images per classification job. Small enough that an activation request (higher
-# priority) waits at most one chunk behind a long batch; large enough to batch well.
-CLASSIFY_CHUNK = 8
-# Chunks handed to the worker at a time; the rest wait here. Enough to keep the worker busy,
-# few enough that 10,000 photos do not mean 1,250 jobs queued at once.
-CHUNKS_IN_FLIGHT = 4
 LOAD_PRIORITY, INTERACTIVE_PRIORITY, BATCH_PRIORITY = 2, 1, 0
 
 
@@ -78,6 +73,7 @@ class Session(QObject):
         self.lister = FolderLister(self)
         self._listings: dict[int, int] = {}  # listing id -> new images it found so far
         self._chunk_ids = itertools.count(1)
+        self._chunk_sizes = ChunkSizes()
         self._submitted: set[str] = set()
         self._batch_done = self._batch_total = self._batch_failed = 0
         self._current: str | None = None
@@ -243,6 +239,7 @@ class Session(QObject):
             return
         if not self._classify_chunks and not self._to_classify:
             self._batch_done = self._batch_total = self._batch_failed = 0
+            self._chunk_sizes.batch_started()
         self._to_classify.extend(todo)
         self._submitted.update(todo)
         self._batch_total += len(todo)
@@ -251,12 +248,14 @@ class Session(QObject):
 
     def _submit_chunks(self) -> None:
         while self._to_classify and len(self._classify_chunks) < CHUNKS_IN_FLIGHT:
-            count = min(CLASSIFY_CHUNK, len(self._to_classify))
+            count = min(self._chunk_sizes.size, len(self._to_classify))
             chunk = tuple(self._to_classify.popleft() for _ in range(count))
             chunk_id = next(self._chunk_ids)
             self._classify_chunks[chunk_id] = chunk
             self.worker.run(
-                ClassifyRequest(chunk, keep_features=True),  # for the Feature map
+                ClassifyRequest(
+                    chunk, batch_size=FORWARD_BATCH, keep_features=True
+                ),  # for the Feature map
                 kind="classify",
                 supersede=False,
                 priority=BATCH_PRIORITY,
@@ -313,7 +312,7 @@ class Session(QObject):
             self.task_busy.emit("classify", text, self._batch_done, self._batch_total)
 
     def _classify_chunk_ended(self, chunk_id: int | None) -> None:
-        self._classify_chunks.pop(chunk_id, None)
+        self._chunk_sizes.chunk_ended(len(self._classify_chunks.pop(chunk_id, ())))
         self._submit_chunks()
         if self._classify_chunks:
             return

@@ -11,7 +11,8 @@ from core.models.zoo import BUILTIN_NAME
 from core.ops.load import LoadModelRequest
 from gui.app.settings import Settings
 from gui.main import model_dialogs
-from gui.main.session import CLASSIFY_CHUNK, INTERACTIVE_PRIORITY
+from gui.main.chunk_sizes import SMALLEST
+from gui.main.session import INTERACTIVE_PRIORITY
 from gui.widgets.image_list import DONE
 from tests.gui.conftest import WORKER_THREAD, open_window, wait_for_model, wait_idle
 
@@ -65,8 +66,8 @@ def test_switching_model_while_a_batch_runs_leaves_no_stale_result(
         # The batch gets going with the ImageNet model: one chunk, then the worker is held
         # with the rest still queued, and the user switches model.
         assert held.wait(60)
-        qtbot.waitUntil(lambda: len(window.session.images.paths([DONE])) == CLASSIFY_CHUNK)
-        assert CLASSIFY_CHUNK < len(many_photos)
+        qtbot.waitUntil(lambda: len(window.session.images.paths([DONE])) == SMALLEST)
+        assert SMALLEST < len(many_photos)  # a batch's first job is the smallest
         window.load_model(LoadModelRequest(str(small_classifier)))
     finally:
         release.set()
