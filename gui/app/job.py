@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 # Progress reports closer together than this are coalesced: a batch can report far faster
 # than a progress bar can usefully repaint, and every report is a queued GUI event.
 _PROGRESS_INTERVAL_S = 0.05
+# Partial results go to the GUI in bunches: every cross-thread signal costs the worker a
+# hand-off of the interpreter lock (about 1.2 ms per photo while the window classified,
+# measured with py-spy), so results are sent together when the job reports progress (after
+# each forward pass), every _PARTIAL_INTERVAL_S, and when it ends.
+_PARTIAL_INTERVAL_S = 0.05
+_PARTIAL_MAX = 64
 
 PENDING, RUNNING, FINISHED, FAILED, CANCELLED = (
     "pending",
@@ -74,6 +80,8 @@ class WorkerContext:
         self.cancel: CancelToken = job.token
         self._last_report = 0.0
         self._last_message = None
+        self._partials: list = []
+        self._last_partials = time.monotonic()
 
     @property
     def engine(self):
@@ -104,6 +112,7 @@ class WorkerContext:
 
     def progress(self, done: int, total: int, message: str = "") -> None:
         """Report progress (coalesced); also a cancellation point for the job."""
+        self.send_partials()  # what came before this report arrives before it
         self.cancel.raise_if_cancelled()
         now = time.monotonic()
         if (
@@ -116,4 +125,16 @@ class WorkerContext:
 
     def partial(self, payload: Any) -> None:
         """Stream one piece of the result (e.g. one image's predictions) to the GUI."""
-        self._worker.partial_result.emit(self.job, payload)
+        self._partials.append(payload)
+        if (
+            len(self._partials) >= _PARTIAL_MAX
+            or time.monotonic() - self._last_partials >= _PARTIAL_INTERVAL_S
+        ):
+            self.send_partials()
+
+    def send_partials(self) -> None:
+        """Send the partial results not sent yet, in order (the worker calls it at the end)."""
+        if self._partials:
+            payloads, self._partials = self._partials, []
+            self._worker.partial_result.emit(self.job, payloads)
+        self._last_partials = time.monotonic()

@@ -75,7 +75,7 @@ class Worker(QObject):
 
     job_started = Signal(object)  # JobHandle
     job_progressed = Signal(object, int, int, str)  # JobHandle, done, total, message
-    partial_result = Signal(object, object)  # JobHandle, payload
+    partial_result = Signal(object, object)  # JobHandle, list of payloads, in order
     job_finished = Signal(object, object)  # JobHandle, result
     job_failed = Signal(object, object, str)  # JobHandle, exception, traceback text
     job_cancelled = Signal(object)  # JobHandle
@@ -286,8 +286,10 @@ class Worker(QObject):
         if job.callbacks.on_progress is not None and not self._stale(job):
             job.callbacks.on_progress(done, total, message)
 
-    def _deliver_partial(self, job: JobHandle, payload) -> None:
-        if job.callbacks.on_partial is not None and not self._stale(job):
+    def _deliver_partial(self, job: JobHandle, payloads: list) -> None:
+        for payload in payloads:
+            if job.callbacks.on_partial is None or self._stale(job):
+                return
             job.callbacks.on_partial(payload)
 
     def _deliver_finished(self, job: JobHandle, result) -> None:
@@ -334,11 +336,15 @@ class Worker(QObject):
 
     def _execute(self, job: JobHandle) -> None:
         self.job_started.emit(job)
+        context = WorkerContext(self, job)
         try:
             job.token.raise_if_cancelled()
             if job.model_bound and self._engine is None:
                 raise ModelLoadError("No model is loaded yet. Choose a model first.")
-            result = job.run(WorkerContext(self, job))
+            try:
+                result = job.run(context)
+            finally:
+                context.send_partials()  # before the job's end reaches the GUI
             job.token.raise_if_cancelled()  # a result nobody wants any more
         except Cancelled:
             job.state = CANCELLED

@@ -26,7 +26,9 @@ class Recorder:
         worker.job_finished.connect(lambda job, r: self.events.append(("finished", job.kind, r)))
         worker.job_cancelled.connect(lambda job: self.events.append(("cancelled", job.kind)))
         worker.job_failed.connect(lambda job, e, d: self.events.append(("failed", job.kind, e, d)))
-        worker.partial_result.connect(lambda job, p: self.events.append(("partial", job.kind, p)))
+        worker.partial_result.connect(
+            lambda job, ps: self.events.extend(("partial", job.kind, p) for p in ps)
+        )
         worker.engine_changed.connect(lambda g: self.events.append(("engine", g)))
 
     def of(self, name):
@@ -180,6 +182,23 @@ def test_partial_results_and_progress_reach_the_gui_in_order(worker, qtbot):
     assert [e[2] for e in record.of("partial")] == [0, 1, 2, 3, 4]
     assert record.events[-1] == ("finished", "classify", "done")
     assert progress[-1] == (5, 5)  # coalesced, but the last report always arrives
+
+
+def test_many_partial_results_arrive_in_order_in_a_few_bunches(worker, qtbot):
+    bunches = []
+    worker.partial_result.connect(lambda job, payloads: bunches.append(list(payloads)))
+    record = Recorder(worker)
+
+    def stream(ctx):
+        for i in range(200):
+            ctx.partial(i)
+        return "done"
+
+    worker.submit("classify", stream, model_bound=False)
+    worker.wait_until_idle(5)
+    assert [e[2] for e in record.of("partial")] == list(range(200))
+    assert record.events[-1] == ("finished", "classify", "done")  # after the last result
+    assert len(bunches) <= 200 // 64 + 2  # not 200 signals, each a hand-off between threads
 
 
 def test_progress_is_a_cancellation_point(worker):

@@ -46,7 +46,7 @@ def hold_after_first_result(worker):
         held.set()
         release.wait(120)  # a safety net; the test releases it
 
-    def on_partial_result(job, payload):  # on the worker thread, between two images
+    def on_partial_result(job, payloads):  # on the worker thread, between two batches
         if job.kind != "gate" and not held.is_set() and not gate_jobs:
             gate_jobs.append(
                 worker.submit("gate", gate, model_bound=False, priority=INTERACTIVE_PRIORITY)
