@@ -217,9 +217,15 @@ def run_child(
     env = dict(os.environ)
     env["CONVLENS_BENCH_PHOTOS"] = str(photos)
     env["CONVLENS_BENCH_SCROLL"] = "1" if scroll else "0"
+    # A 1920×1200 screen, so the window opens at its first-start size (1440×900) as on a
+    # desktop; the offscreen plugin's own screen is 800×800.
+    screen = workdir / "screen.json"
+    screen.write_text(
+        json.dumps({"screens": [{"name": "Offscreen", "width": 1920, "height": 1200}]})
+    )
     env.update(
         {
-            "QT_QPA_PLATFORM": "offscreen",
+            "QT_QPA_PLATFORM": f"offscreen:configfile={screen}",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "CONVLENS_CONFIG_DIR": str(workdir / f"config{index}"),  # a first start each time
         }

@@ -7,7 +7,8 @@ layout was restored), the layer pane follows the width of the model's layer tabl
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSplitter
 
 # First-start layout of the main splitter: the image pane's share of the width; the layer
@@ -20,6 +21,17 @@ SPLITTER_STYLE = (
     "QSplitter::handle { background: palette(midlight); }"
     "QSplitter::handle:hover { background: palette(highlight); }"
 )
+
+
+def first_size(window) -> QSize:
+    """DEFAULT_SIZE, or the screen's free area where that is smaller (a 1366×768 laptop):
+    a window taller than the screen hid its status bar, progress and Cancel included."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    width, height = DEFAULT_SIZE
+    if screen is None:
+        return QSize(width, height)
+    free = screen.availableGeometry()
+    return QSize(min(width, free.width()), min(height, free.height()))
 
 
 class WindowLayout:
@@ -56,7 +68,7 @@ class WindowLayout:
         window = self.window
         geometry = settings.window_bytes("geometry")
         if geometry is None:
-            window.resize(*DEFAULT_SIZE)
+            window.resize(first_size(window))
         else:
             window.restoreGeometry(geometry)
         state = settings.window_bytes("state")

@@ -149,7 +149,7 @@ def test_settings_restore_the_last_model_and_recent_files(qtbot, small_classifie
     first = open_window(qtbot)
     first.load_model(LoadModelRequest(str(small_classifier)))
     wait_for_model(qtbot, first, "fruit.keras")
-    first.resize(790, 520)  # within the offscreen screen (800×600), which geometry is clamped to
+    first.resize(790, 520)  # not the first-start size, so restoring it is what is tested
     expected = (first.width(), first.height())
     first.close()
 
