@@ -123,8 +123,7 @@ class Session(QObject):
         self.versions = dict(info.versions)
         self.task_done.emit("load", f"{info.name} ready")
         self.model_loaded.emit(info)
-        # After the views have been updated: the old model's garbage is collected here, on the
-        # GUI thread, where it is safe to destroy Qt objects (see settle_memory).
+        # After the views are updated; on the GUI thread, as Qt objects die (settle_memory).
         QTimer.singleShot(0, settle_memory)
         if self._layer and self._layer not in all_layer_paths(info.layers):
             self._layer = None
@@ -272,10 +271,11 @@ class Session(QObject):
         self._to_classify.clear()  # before the cancels below, so nothing more is submitted
         self._submitted.difference_update(waiting)
         pending = [p for chunk in self._classify_chunks.values() for p in chunk] + waiting
+        submitted = bool(self._classify_chunks)  # their ends report the batch (maybe at once)
         self.worker.cancel("classify")
         if user:  # a model switch re-queues them instead
             self.images.set_state([p for p in pending if self._is_queued(p)], CANCELLED)
-        if waiting and not self._classify_chunks:
+        if waiting and not submitted:
             self._classify_chunk_ended(None)
 
     def _is_queued(self, path: str) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -55,6 +57,31 @@ def hold_after_first_result(worker):
     gate_jobs = []
     worker.partial_result.connect(on_partial_result, Qt.ConnectionType.DirectConnection)
     return held, release
+
+
+def test_esc_while_other_work_holds_the_worker_reports_the_cancelled_batch_once(
+    window, many_photos, qtbot, tmp_path
+):
+    """All of the batch's jobs were still queued behind other work (a Grad-CAM, a layer):
+    the cancel was reported, then "Classified 0 images" replaced it."""
+    photos = [str(p) for p in many_photos]
+    for copy in range(2):  # more photos than the jobs handed to the worker at a time hold
+        photos += [str(shutil.copy(p, tmp_path / f"{copy}_{Path(p).name}")) for p in many_photos]
+    said = []
+    window.session.task_done.connect(lambda key, text: key == "classify" and said.append(text))
+    held, release = hold_after_first_result(window.session.worker)
+    try:
+        window.add_images(photos)
+        assert held.wait(60)
+        qtbot.waitUntil(lambda: len(window.session.images.paths([DONE])) == SMALLEST)
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    finally:
+        release.set()
+    wait_idle(window)
+
+    total = len(photos)
+    assert said == [f"Classification cancelled: {SMALLEST} of {total} images classified"]
+    assert window.task_status.text() == said[-1]
 
 
 def test_switching_model_while_a_batch_runs_leaves_no_stale_result(
