@@ -144,38 +144,18 @@ def _stderr_lines(process) -> queue.Queue:
     return lines
 
 
-def test_ctrl_c_stops_after_the_batch_and_saves_the_best_epoch(textures, tmp_path):
-    out, tflite = tmp_path / "m.keras", tmp_path / "m.tflite"
-    command = Path(sys.executable).parent / "convlens"
+def interrupt_at_epoch(argv: list[str], epoch_prefix: str) -> tuple[int, str]:
+    """Run `convlens` argv, press Ctrl+C (SIGINT) once a line starting with epoch_prefix
+    reports accuracy, and return its exit status and everything it wrote to stderr."""
+    command = str(Path(sys.executable).parent / "convlens")
     process = subprocess.Popen(
-        [
-            str(command),
-            "train",
-            str(textures.train_dir),
-            "--val-dir",
-            str(textures.val_dir),
-            "--input-size",
-            "64",
-            "--augment",
-            "flip",  # trained on images, not cached features: epochs take seconds
-            "--epochs",
-            "100",
-            "--patience",
-            "0",
-            "--out",
-            str(out),
-            "--tflite",
-            str(tflite),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [command, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         lines, seen = _stderr_lines(process), []
-        while not any(line.startswith("Epoch 1/100") and "accuracy" in line for line in seen):
+        while not any(line.startswith(epoch_prefix) and "accuracy" in line for line in seen):
             line = lines.get(timeout=LINE_TIMEOUT_S)
-            assert line is not None, "".join(seen)  # it ended before the first epoch
+            assert line is not None, "".join(seen)  # it ended before that epoch
             seen.append(line)
         process.send_signal(signal.SIGINT)
         while (line := lines.get(timeout=LINE_TIMEOUT_S)) is not None:
@@ -184,7 +164,30 @@ def test_ctrl_c_stops_after_the_batch_and_saves_the_best_epoch(textures, tmp_pat
     finally:
         process.kill()
         process.wait()
-    stderr = "".join(seen)
+    return status, "".join(seen)
+
+
+def test_ctrl_c_stops_after_the_batch_and_saves_the_best_epoch(textures, tmp_path):
+    out, tflite = tmp_path / "m.keras", tmp_path / "m.tflite"
+    argv = [
+        "train",
+        str(textures.train_dir),
+        "--val-dir",
+        str(textures.val_dir),
+        "--input-size",
+        "64",
+        "--augment",
+        "flip",  # trained on images, not cached features: epochs take seconds
+        "--epochs",
+        "100",
+        "--patience",
+        "0",
+        "--out",
+        str(out),
+        "--tflite",
+        str(tflite),
+    ]
+    status, stderr = interrupt_at_epoch(argv, "Epoch 1/100")
     assert status == 1, stderr
     assert "Stopping after the current batch (press Ctrl+C again to quit at once)" in stderr
     note = stderr.strip().splitlines()[-1]
