@@ -146,12 +146,10 @@ class ImageListModel(QAbstractListModel):
         return new
 
     def remove_paths(self, paths: Iterable[str]) -> None:
-        rows = sorted({self.row_of(p) for p in paths} - {-1}, reverse=True)
-        # Runs of neighbouring rows go in one removal each; the index is rebuilt once.
-        while rows:
-            last = first = rows.pop(0)
-            while rows and rows[0] == first - 1:
-                first = rows.pop(0)
+        rows = sorted({self.row_of(p) for p in paths} - {-1})
+        # Runs of neighbouring rows go in one removal each, last run first so the rows
+        # still to remove keep their numbers; the index is rebuilt once.
+        for first, last in reversed(_runs(rows)):
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._entries[first : last + 1]
             self.endRemoveRows()
@@ -167,14 +165,26 @@ class ImageListModel(QAbstractListModel):
     def set_result(
         self, path: str, labels: Sequence[Label] | None, error: str | None
     ) -> ImageEntry | None:
-        entry = self.entry(path)
-        if entry is None:
-            return None  # removed while it was being classified
-        entry.state = FAILED if error else DONE
-        entry.labels = tuple(labels) if labels is not None else None
-        entry.error = error
-        self._changed(path)
-        return entry
+        return self.set_results([(path, labels, error)])[0]
+
+    def set_results(
+        self, results: Iterable[tuple[str, Sequence[Label] | None, str | None]]
+    ) -> list[ImageEntry | None]:
+        """set_result for (path, labels, error) of several images, with one change signal
+        per run of neighbouring rows (results arrive in order, a bunch at a time)."""
+        entries, rows = [], []
+        for path, labels, error in results:
+            row = self.row_of(path)
+            entry = self._entries[row] if row >= 0 else None  # removed meanwhile
+            if entry is not None:
+                entry.state = FAILED if error else DONE
+                entry.labels = tuple(labels) if labels is not None else None
+                entry.error = error
+                rows.append(row)
+            entries.append(entry)
+        for first, last in _runs(sorted(rows)):
+            self.dataChanged.emit(self.index(first), self.index(last), [])
+        return entries
 
     def set_state(self, paths: Iterable[str], state: str) -> None:
         rows = []
@@ -204,6 +214,17 @@ class ImageListModel(QAbstractListModel):
 
     def _reindex(self) -> None:
         self._rows = {entry.path: row for row, entry in enumerate(self._entries)}
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers in sorted rows."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _tooltip(entry: ImageEntry) -> str:

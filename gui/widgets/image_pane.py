@@ -11,11 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QListView,
     QSizePolicy,
     QSplitter,
     QToolButton,
@@ -24,10 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from gui.widgets.image_list import PATH_ROLE, ImageListModel
+from gui.widgets.image_list_view import ImageListView
 from gui.widgets.image_loader import ImageLoader
 
 EMPTY_HINT = "Drop photos or folders anywhere on the window\nor use File → Open images… (Ctrl+O)"
-LAYOUT_BATCH = 1000  # rows laid out per turn of the event loop
 
 
 class PictureView(QWidget):
@@ -101,22 +99,7 @@ class ImagePane(QWidget):
             None  # path, image, caption, pixelated
         )
 
-        self.list = QListView()
-        self.list.setModel(model)
-        self.list.setIconSize(QSize(56, 56))
-        self.list.setUniformItemSizes(True)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.list.setSpacing(1)
-        # A long label ("Rhodesian ridgeback · 27%") is elided, not scrolled sideways to.
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setResizeMode(QListView.ResizeMode.Adjust)
-        # Every insertion lays out all rows again, calling the model once per row: with
-        # 10,000 photos that stopped the window for 60 ms and more. In batches, the event
-        # loop turns in between.
-        self.list.setLayoutMode(QListView.LayoutMode.Batched)
-        self.list.setBatchSize(LAYOUT_BATCH)
+        self.list = ImageListView(model)
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
         model.rowsRemoved.connect(self._on_rows_changed)
         model.modelReset.connect(self._on_rows_changed)
