@@ -43,6 +43,8 @@ class Callbacks(NamedTuple):
     on_error: Callable[[BaseException, str], None] | None = None  # error, traceback text
     on_cancelled: Callable[[], None] | None = None  # cancelled, superseded or stale
     on_progress: Callable[[int, int, str], None] | None = None  # done, total, message
+    # The pieces that arrived together, in one call (instead of on_partial once each).
+    on_partials: Callable[[list], None] | None = None
 
 
 @dataclass(eq=False)

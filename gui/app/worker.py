@@ -120,6 +120,7 @@ class Worker(QObject):
         *,
         on_done: Callable[[Any], None] | None = None,
         on_partial: Callable[[Any], None] | None = None,
+        on_partials: Callable[[list], None] | None = None,
         on_error: Callable[[BaseException, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
@@ -142,7 +143,7 @@ class Worker(QObject):
             )
             return run_request(ctx.engine, request, op_ctx)
 
-        callbacks = Callbacks(on_done, on_partial, on_error, on_cancelled, on_progress)
+        callbacks = Callbacks(on_done, on_partial, on_error, on_cancelled, on_progress, on_partials)
         return self.submit(
             kind or request.kind,
             run,
@@ -287,6 +288,10 @@ class Worker(QObject):
             job.callbacks.on_progress(done, total, message)
 
     def _deliver_partial(self, job: JobHandle, payloads: list) -> None:
+        if job.callbacks.on_partials is not None:
+            if not self._stale(job):
+                job.callbacks.on_partials(payloads)
+            return
         for payload in payloads:
             if job.callbacks.on_partial is None or self._stale(job):
                 return

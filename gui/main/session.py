@@ -258,7 +258,7 @@ class Session(QObject):
                 kind="classify",
                 supersede=False,
                 priority=BATCH_PRIORITY,
-                on_partial=self._on_image_classified,
+                on_partials=self._on_images_classified,
                 on_done=lambda _count, c=chunk_id: self._classify_chunk_ended(c),
                 on_error=lambda error, details, c=chunk_id: self._on_classify_failed(
                     c, error, details
@@ -282,16 +282,18 @@ class Session(QObject):
         entry = self.images.entry(path)
         return entry is not None and entry.state == QUEUED
 
-    def _on_image_classified(self, result) -> None:
-        entry = self.images.set_result(result.path, result.labels, result.error)
-        self.image_classified.emit(result)
-        self._batch_done += 1
-        self._batch_failed += result.error is not None
+    def _on_images_classified(self, results: list) -> None:
+        """A bunch of results from a classification job, in order."""
+        entries = self.images.set_results((r.path, r.labels, r.error) for r in results)
+        for result, entry in zip(results, entries, strict=True):
+            self.image_classified.emit(result)
+            self._batch_done += 1
+            self._batch_failed += result.error is not None
+            if entry is not None and entry.path == self._current:
+                self.current_image_changed.emit(entry)
+                if entry.state == FAILED:
+                    self._request_activations()
         self._report_batch()
-        if entry is not None and entry.path == self._current:
-            self.current_image_changed.emit(entry)
-            if entry.state == FAILED:
-                self._request_activations()
 
     def _on_classify_failed(self, chunk_id: int, error, details: str) -> None:
         for path in self._classify_chunks.get(chunk_id, ()):

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from core.errors import Cancelled, ConvLensError
+from gui.app.job import Callbacks
 from gui.app.worker import CANCELLED, FAILED, FINISHED, Worker
 
 
@@ -199,6 +200,26 @@ def test_many_partial_results_arrive_in_order_in_a_few_bunches(worker, qtbot):
     assert [e[2] for e in record.of("partial")] == list(range(200))
     assert record.events[-1] == ("finished", "classify", "done")  # after the last result
     assert len(bunches) <= 200 // 64 + 2  # not 200 signals, each a hand-off between threads
+
+
+def test_on_partials_gets_each_bunch_in_one_call_in_order(worker, qtbot):
+    calls = []
+
+    def stream(ctx):
+        for i in range(200):
+            ctx.partial(i)
+        return "done"
+
+    job = worker.submit(
+        "classify",
+        stream,
+        model_bound=False,
+        callbacks=Callbacks(on_partials=lambda payloads: calls.append(list(payloads))),
+    )
+    worker.wait_until_idle(5)
+    assert job.state == FINISHED
+    assert [p for bunch in calls for p in bunch] == list(range(200))
+    assert len(calls) <= 200 // 64 + 2  # a call per bunch, not one per result
 
 
 def test_progress_is_a_cancellation_point(worker):
