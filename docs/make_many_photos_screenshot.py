@@ -55,8 +55,13 @@ def main() -> int:
     images = window.session.images
     wait_for(lambda: len(images.paths([DONE])) >= CLASSIFIED)
     view = window.image_pane.list
-    paths = images.paths()
-    wait_for(lambda: all(images.thumbnail(path) for path in paths[:8]))
+    # The rows on screen (how many depends on the window's size) get their thumbnails.
+    shown = [
+        path
+        for path in images.paths()[:50]
+        if view.visualRect(images.index(images.row_of(path))).intersects(view.viewport().rect())
+    ]
+    wait_for(lambda: all(images.thumbnail(path) for path in shown))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(OUT))
     print(f"wrote {OUT} ({len(images.paths())} photos listed, view rows {view.model().rowCount()})")
