@@ -170,34 +170,37 @@ def child(first_photo: str, folder: str, out: str) -> None:
     Path(out).write_text(json.dumps(report))
 
 
+def _thread_cpu(stat: str) -> tuple[str, float]:
+    """(kernel name, CPU seconds: user + system) from a /proc/…/task/TID/stat text (Linux)."""
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    # fields 14 and 15 (utime, stime), counted after the ")" that ends the name
+    fields = stat.rsplit(")", 1)[1].split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_seconds() -> tuple[float, float]:
-    """CPU time (user + system) of the GUI thread and of the whole process so far (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    # /proc/…/stat: fields 14 and 15 (utime, stime) after the ")" that ends the command name
-    fields = Path(f"/proc/self/task/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
-    gui = (int(fields[11]) + int(fields[12])) / ticks
+    """CPU time of the GUI thread and of the whole process so far."""
+    _, gui = _thread_cpu(Path(f"/proc/self/task/{os.getpid()}/stat").read_text())
     times = os.times()
     return gui, times.user + times.system
 
 
 def _cpu_by_thread(since: dict[str, float] | None = None) -> dict[str, float]:
-    """CPU seconds of this process's threads, summed by thread name (Linux), less since.
-    Python threads go by their Python name (less a pool's number), native ones by the
-    kernel's ("python" for onnxruntime's)."""
+    """CPU seconds of this process's threads, summed by thread name, less since. Python
+    threads go by their Python name (less a pool's number), native ones by the kernel's
+    ("python" for onnxruntime's)."""
     import re
     import threading
 
     python_names = {t.native_id: re.sub(r"_\d+$", "", t.name) for t in threading.enumerate()}
-    ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = {}
     for task in Path("/proc/self/task").iterdir():
         try:
-            stat = (task / "stat").read_text()
+            kernel_name, seconds = _thread_cpu((task / "stat").read_text())
         except OSError:
             continue  # the thread ended meanwhile
-        name = python_names.get(int(task.name), stat[stat.index("(") + 1 : stat.rindex(")")])
-        fields = stat.rsplit(")", 1)[1].split()
-        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        name = python_names.get(int(task.name), kernel_name)
+        totals[name] = totals.get(name, 0.0) + seconds
     since = since or {}
     return {name: round(t - since.get(name, 0.0), 2) for name, t in sorted(totals.items())}
 

@@ -32,6 +32,7 @@ from core.ops.load import LoadModelRequest, ModelInfo, settle_memory
 from gui.app.worker import JobHandle, Worker
 from gui.main.batch_summary import classified_summary
 from gui.main.chunk_sizes import CHUNKS_IN_FLIGHT, FORWARD_BATCH, ChunkSizes
+from gui.main.feature_export import start_export
 from gui.main.image_listing import FolderLister
 from gui.main.layer_paths import all_layer_paths
 from gui.main.pasted_images import prune_pasted_images, save_pasted_image
@@ -371,29 +372,7 @@ class Session(QObject):
         self, paths: list[str], layer: str, pooling: str, destination: Path, overwrite: bool
     ) -> JobHandle:
         request = ExtractRequest(tuple(paths), Path(destination), layer, pooling, overwrite)
-        job = self.worker.run(
-            request,
-            kind="export",
-            priority=INTERACTIVE_PRIORITY,
-            on_done=self._on_export_done,
-            on_error=self._on_export_failed,
-            on_cancelled=lambda: self.task_done.emit(
-                "export", "Export cancelled; no file was written"
-            ),
-            on_progress=lambda done, total, text: self.task_busy.emit("export", text, done, total),
-        )
-        self.task_busy.emit("export", f"Exporting features of {len(paths)} images…", 0, len(paths))
-        return job
-
-    def _on_export_done(self, result) -> None:
-        self.task_done.emit(
-            "export", f"Exported {result.count} feature vectors to {result.path.name}"
-        )
-        self.export_finished.emit(result)
-
-    def _on_export_failed(self, error, details: str) -> None:
-        self.task_done.emit("export", "Export failed")
-        self.failed.emit("Export failed", user_message(error), details)
+        return start_export(self, request, INTERACTIVE_PRIORITY)
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         """Cancel all work and end the worker; False if it did not stop in time."""
